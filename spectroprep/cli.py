@@ -1,0 +1,90 @@
+"""The ``spectroprep`` command: a thin layer over the library (the only user of click)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import SpectroprepError
+from .pipeline import build
+from .reader import open_dataset
+from .summary import format_summary, summarize
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(click.ClickException):
+    """A SpectroprepError or an interrupt, shown as one line with its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+class Group(click.Group):
+    """Maps the library's errors to one line and exit 1, Ctrl-C to exit 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SpectroprepError as exc:
+            raise CommandError(str(exc), EXIT_ERROR) from exc
+        except KeyboardInterrupt:
+            raise CommandError("interrupted", EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="spectroprep")
+def cli() -> None:
+    """Prepare audio datasets for deep learning."""
+
+
+@cli.command("build")
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
+              help="Output dataset folder (must be empty unless --overwrite).")
+@click.option("--labels", type=click.Path(path_type=Path),
+              help="CSV with columns path,label (paths relative to AUDIO).")
+@click.option("--labels-from-folders", is_flag=True, help="Each file's parent folder is its class.")
+@click.option("--config", "config", help="A TOML file or a preset name from configs/.")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override one config value (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["hdf5", "npy"]),
+              help="Storage format (overrides storage.format).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [all cores].")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset already in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def build_command(
+    audio: Path, out: Path, labels: Path | None, labels_from_folders: bool, config: str | None,
+    overrides: tuple[str, ...], fmt: str | None, jobs: int | None, overwrite: bool, quiet: bool,
+) -> None:
+    """Build a dataset of log-spectrogram windows from AUDIO (a folder or a CSV listing)."""
+    build(
+        audio, out, labels=labels, labels_from_folders=labels_from_folders, config=config,
+        overrides=overrides, format=fmt, jobs=jobs, overwrite=overwrite, progress=not quiet,
+        command=["spectroprep", *sys.argv[1:]],
+    )
+    ds = open_dataset(out)
+    click.echo(f"wrote {len(ds)} examples to {out}", err=quiet)
+
+
+@cli.command("info")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info_command(dataset: Path, as_json: bool) -> None:
+    """Summarise DATASET: examples, classes, shape, size on disk."""
+    summary = summarize(open_dataset(dataset))
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="spectroprep")

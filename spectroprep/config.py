@@ -1,0 +1,296 @@
+"""Build parameters: frozen dataclasses read from TOML, overridable with ``--set``.
+
+``configs/default.toml`` is the single source of default values: every other
+config (a preset name or a path) is merged over it, then ``--set`` overrides.
+``Config.to_dict()`` is exactly what ``dataset.json`` records under ``config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
+
+
+def presets_dir() -> Path:
+    """Folder holding the built-in TOML presets (packaged copy, else the source checkout)."""
+    packaged = Path(__file__).parent / "configs"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "configs"
+
+
+def preset_names() -> list[str]:
+    """Names accepted by ``--config NAME``."""
+    return sorted(p.stem for p in presets_dir().glob("*.toml"))
+
+
+def _fail(section: str, key: str, value: object, why: str) -> ConfigError:
+    return ConfigError(f"{section}.{key} = {value!r}: {why}")
+
+
+def _check_choice(section: str, key: str, value: object, choices: Iterable[object]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise _fail(section, key, value, f"must be one of {', '.join(map(repr, choices))}")
+
+
+def _check_positive(section: str, key: str, value: object, *, integer: bool = False) -> None:
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        raise _fail(section, key, value, f"must be a positive {'integer' if integer else 'number'}")
+
+
+def _check_bool(section: str, key: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise _fail(section, key, value, "must be true or false")
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """How audio is decoded: target rate and how channels become one."""
+
+    sample_rate: int
+    mono: str | int  # "mean" or a channel index
+
+    def __post_init__(self) -> None:
+        _check_positive("audio", "sample_rate", self.sample_rate, integer=True)
+        if self.mono != "mean" and (
+            isinstance(self.mono, bool) or not isinstance(self.mono, int) or self.mono < 0
+        ):
+            raise _fail("audio", "mono", self.mono, 'must be "mean" or a channel index >= 0')
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Fixed windows cut from each file (seconds)."""
+
+    length: float
+    hop: float
+    pad: str  # "zero": last partial window zero-padded; "drop": dropped
+
+    def __post_init__(self) -> None:
+        _check_positive("segment", "length", self.length)
+        _check_positive("segment", "hop", self.hop)
+        _check_choice("segment", "pad", self.pad, ("zero", "drop"))
+
+
+@dataclass(frozen=True)
+class SpectrogramConfig:
+    """Short-time spectrum of each window.
+
+    Frames are ``win_length`` samples every ``hop_length``, windowed, zero-padded
+    to ``n_fft``. With ``center`` the window is padded so frame ``t`` is centred on
+    sample ``t * hop_length`` (librosa's convention); without it frame ``t``
+    starts there (scipy.signal.spectrogram's).
+    """
+
+    n_fft: int
+    win_length: int
+    hop_length: int
+    window: str | tuple[str | float, ...]  # a scipy.signal.get_window spec
+    center: bool
+    pad_mode: str  # "constant" | "reflect", used when center is true
+    detrend: str  # "none" | "constant" (subtract each frame's mean, as scipy does)
+    power: float  # 1: magnitude, 2: power
+    scaling: str  # "none" | "density" (PSD, as scipy) | "spectrum"
+    scale: str  # "log": log(S + eps) | "linear": S
+    eps: float
+    standardize: bool  # each window's audio to zero mean, unit variance first
+
+    def __post_init__(self) -> None:
+        sec = "spectrogram"
+        for key in ("n_fft", "win_length", "hop_length"):
+            _check_positive(sec, key, getattr(self, key), integer=True)
+        if self.win_length > self.n_fft:
+            raise _fail(sec, "win_length", self.win_length, f"must be <= n_fft ({self.n_fft})")
+        if isinstance(self.window, list):
+            object.__setattr__(self, "window", tuple(self.window))
+        if not isinstance(self.window, str | tuple) or not self.window:
+            raise _fail(sec, "window", self.window, 'must be a name or a list like ["tukey", 0.25]')
+        _check_bool(sec, "center", self.center)
+        _check_choice(sec, "pad_mode", self.pad_mode, ("constant", "reflect"))
+        _check_choice(sec, "detrend", self.detrend, ("none", "constant"))
+        _check_choice(sec, "power", self.power, (1, 2))
+        _check_choice(sec, "scaling", self.scaling, ("none", "density", "spectrum"))
+        _check_choice(sec, "scale", self.scale, ("log", "linear"))
+        _check_positive(sec, "eps", self.eps)
+        _check_bool(sec, "standardize", self.standardize)
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Output layout: format, number type, compression and file sizes."""
+
+    format: str  # "hdf5" | "npy"
+    dtype: str  # "float32" | "float16"
+    compression: str  # none | lzf | gzip[:level] | blosc2-lz4 | blosc2-zstd[:level]
+    shuffle: bool  # HDF5 byte-shuffle filter before compression
+    chunk_examples: int  # examples per HDF5 chunk
+    shard_examples: int  # examples per HDF5 shard
+    block_size: int  # examples per npy block
+
+    def __post_init__(self) -> None:
+        sec = "storage"
+        _check_choice(sec, "format", self.format, ("hdf5", "npy"))
+        _check_choice(sec, "dtype", self.dtype, ("float32", "float16"))
+        codec, _, level = str(self.compression).partition(":")
+        _check_choice(sec, "compression", codec, COMPRESSIONS)
+        if level and (codec not in ("gzip", "blosc2-zstd") or not level.isdigit()):
+            raise _fail(sec, "compression", self.compression, "only gzip:N and blosc2-zstd:N take a level")
+        _check_bool(sec, "shuffle", self.shuffle)
+        for key in ("chunk_examples", "shard_examples", "block_size"):
+            _check_positive(sec, key, getattr(self, key), integer=True)
+
+
+SECTIONS: dict[str, type] = {
+    "audio": AudioConfig,
+    "segment": SegmentConfig,
+    "spectrogram": SpectrogramConfig,
+    "storage": StorageConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """All resolved build parameters."""
+
+    audio: AudioConfig
+    segment: SegmentConfig
+    spectrogram: SpectrogramConfig
+    storage: StorageConfig
+
+    def __post_init__(self) -> None:
+        rate = self.audio.sample_rate
+        for key in ("length", "hop"):
+            samples = getattr(self.segment, key) * rate
+            if not math.isclose(samples, round(samples), abs_tol=1e-6):
+                raise _fail(
+                    "segment", key, getattr(self.segment, key),
+                    f"must be a whole number of samples at {rate} Hz",
+                )
+        frame = self.spectrogram.win_length
+        if not self.spectrogram.center and frame > self.window_samples:
+            raise _fail("spectrogram", "win_length", frame, "is longer than one segment")
+
+    @property
+    def window_samples(self) -> int:
+        """Samples in one segment window."""
+        return round(self.segment.length * self.audio.sample_rate)
+
+    @property
+    def hop_samples(self) -> int:
+        """Samples between the starts of two segment windows."""
+        return round(self.segment.hop * self.audio.sample_rate)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "config") -> Config:
+        """Build from nested sections; unknown or missing keys are errors naming them."""
+        unknown = set(data) - set(SECTIONS)
+        if unknown:
+            raise ConfigError(f"{origin}: unknown section(s) {', '.join(sorted(unknown))}")
+        sections = {}
+        for name, section_cls in SECTIONS.items():
+            values = dict(data.get(name, {}))
+            fields = {f.name: f for f in dataclasses.fields(section_cls)}
+            extra = sorted(set(values) - set(fields))
+            if extra:
+                keys = ", ".join(f"{name}.{k}" for k in extra)
+                raise ConfigError(f"{origin}: unknown key(s) {keys}")
+            missing = sorted(set(fields) - set(values))
+            if missing:
+                keys = ", ".join(f"{name}.{k}" for k in missing)
+                raise ConfigError(f"{origin}: missing key(s) {keys}")
+            for key, field in fields.items():
+                if field.type == "float" and type(values[key]) is int:
+                    values[key] = float(values[key])
+            sections[name] = section_cls(**values)
+        return cls(**sections)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain nested dict (TOML/JSON types only), the inverse of ``from_dict``."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in SECTIONS:
+            section = dataclasses.asdict(getattr(self, name))
+            out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+    def replace(self, section: str, **values: Any) -> Config:
+        """A copy with some keys of one section changed (validated again)."""
+        data = self.to_dict()
+        data[section].update(values)
+        return Config.from_dict(data)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def _find_config(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    preset = presets_dir() / f"{name_or_path}.toml"
+    if preset.is_file():
+        return preset
+    raise ConfigError(
+        f"{name_or_path}: no such config file or preset (presets: {', '.join(preset_names())})"
+    )
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any], origin: str) -> None:
+    for section, values in update.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: {section!r} must be a [section] table")
+        base.setdefault(section, {}).update(values)
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Split ``section.key=value``; the value is read as TOML, else kept as a string."""
+    target, sep, raw = text.partition("=")
+    section, dot, key = target.strip().partition(".")
+    if not sep or not dot or not section or not key:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, key, value
+
+
+def load_config(
+    config: str | Path | Config | None = None, overrides: Iterable[str] = ()
+) -> Config:
+    """Resolve defaults, a preset name or TOML path, and ``section.key=value`` overrides."""
+    if isinstance(config, Config):
+        data = config.to_dict()
+        origin = "config"
+    else:
+        default = presets_dir() / "default.toml"
+        data = _read_toml(default)
+        origin = str(default)
+        if config is not None:
+            path = _find_config(config)
+            _merge(data, _read_toml(path), str(path))
+            origin = str(path)
+    for text in overrides:
+        section, key, value = parse_override(text)
+        _merge(data, {section: {key: value}}, f"--set {text}")
+        origin = f"{origin} with --set"
+    return Config.from_dict(data, origin)

@@ -1,0 +1,154 @@
+"""The on-disk format, version 1: dataset.json, manifest.csv, atomic writes, hashes.
+
+Everything that reads a dataset depends on this module and on ``storage``,
+never on the build pipeline.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .errors import DatasetError
+from .naming import natural_sorted
+
+FORMAT_NAME = "spectroprep"
+FORMAT_VERSION = 1
+DATASET_JSON = "dataset.json"
+MANIFEST_CSV = "manifest.csv"
+MANIFEST_COLUMNS = ("id", "path", "index", "label", "source", "start", "duration")
+TEMP_MARK = ".tmp-"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One data file (HDF5 shard or npy block folder) as dataset.json lists it."""
+
+    path: str  # relative to the dataset folder, posix separators
+    examples: int
+    bytes: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ManifestRow(NamedTuple):
+    """One example: where its features are and where they came from."""
+
+    id: int  # 1-based example id; example i of the dataset has id i + 1
+    path: str  # shard file or per-example .npy, relative to the dataset folder
+    index: int  # row in the shard, or position in the npy block
+    label: str  # class name(s), ";"-joined; empty when unlabelled
+    source: str  # source audio, relative to the audio root
+    start: float  # seconds into the source
+    duration: float  # seconds of real audio in the window (less when zero-padded)
+
+
+def temp_path(final: Path) -> Path:
+    """Temporary sibling of ``final`` that no manifest or reader ever names."""
+    return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}")
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temp path to write; rename it to ``final`` only if the block succeeds."""
+    tmp = temp_path(final)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        for child in path.iterdir():
+            _remove(child)
+        path.rmdir()
+    elif path.exists():
+        path.unlink()
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically, keys in a fixed order, ending in a newline."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def read_dataset_json(root: Path) -> dict[str, Any]:
+    """Load and check ``root/dataset.json``; a missing one means an incomplete dataset."""
+    path = root / DATASET_JSON
+    if not path.is_file():
+        raise DatasetError(f"{root}: not a complete spectroprep dataset (no {DATASET_JSON})")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: unreadable ({exc})") from exc
+    if info.get("format") != FORMAT_NAME:
+        raise DatasetError(f"{path}: not a spectroprep dataset description")
+    if info.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(
+            f"{path}: format version {info.get('format_version')!r} is not supported "
+            f"(this spectroprep reads version {FORMAT_VERSION})"
+        )
+    return info
+
+
+def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
+    """Write manifest.csv atomically, rows as given (callers pass natural order)."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(MANIFEST_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                (row.id, row.path, row.index, row.label, row.source,
+                 f"{row.start:.6f}", f"{row.duration:.6f}")
+            )
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    """Rows of a manifest.csv."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != MANIFEST_COLUMNS:
+            raise DatasetError(f"{path}: columns {reader.fieldnames} are not {MANIFEST_COLUMNS}")
+        return [
+            ManifestRow(int(r["id"]), r["path"], int(r["index"]), r["label"], r["source"],
+                        float(r["start"]), float(r["duration"]))
+            for r in reader
+        ]
+
+
+def _feed(h: Any, path: Path) -> None:
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+
+
+def sha256_path(path: Path) -> str:
+    """Hex sha256 of a file, or of a folder's files (relative names and bytes, natural order)."""
+    h = hashlib.sha256()
+    if path.is_file():
+        _feed(h, path)
+    else:
+        files = {p.relative_to(path).as_posix(): p for p in path.rglob("*") if p.is_file()}
+        for name in natural_sorted(files):
+            h.update(name.encode() + b"\0")
+            _feed(h, files[name])
+    return h.hexdigest()
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of a file, or of all files under a folder."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -1,0 +1,235 @@
+"""``spectroprep build``: plan in the parent, compute and write shards in workers.
+
+The parent reads only headers, plans the shards (from the config alone, so the
+output is the same for any ``--jobs``), collects the shard records, then writes
+manifest.csv and, last and atomically, dataset.json. This is the only module
+that uses joblib and tqdm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from . import __version__
+from .audio import output_length, probe
+from .config import Config, load_config
+from .errors import InputError, OutputError
+from .features import feature_shape
+from .labels import NO_LABEL, LabelSet, resolve_labels
+from .layout import (
+    DATASET_JSON, FORMAT_NAME, FORMAT_VERSION, MANIFEST_CSV, TEMP_MARK,
+    FileRecord, ManifestRow, write_json, write_manifest,
+)
+from .plan import plan_shards
+from .segments import count_windows
+from .sources import Inputs, find_inputs
+from .storage import get_format
+from .tasks import ShardTask, Source, run_task
+
+_DATASET_ENTRIES = {DATASET_JSON, MANIFEST_CSV, "shards", "blocks", "rejected.csv"}
+
+
+def read_sources(
+    inputs: Inputs, labels: LabelSet, config: Config, progress: bool = False
+) -> list[Source]:
+    """The header pass: every file's length and window count, no decoding.
+
+    Every unreadable file is reported at once, one line each.
+    """
+    sources, problems = [], []
+    rate = config.audio.sample_rate
+    names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
+    for i, name in enumerate(names):
+        try:
+            info = probe(inputs.path(name))
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        samples = output_length(info, rate)
+        windows = count_windows(samples, config.window_samples, config.hop_samples,
+                                config.segment.pad)
+        sources.append(Source(name, inputs.path(name), info, samples, windows, labels.file_labels[i]))
+    if problems:
+        raise InputError(f"{len(problems)} unreadable input file(s):\n" + "\n".join(problems))
+    return sources
+
+
+def prepare_output(out: Path, overwrite: bool) -> None:
+    """Make ``out`` ready: empty, or (with ``overwrite``) cleared of an earlier dataset only."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    entries = sorted(out.iterdir()) if out.exists() else []
+    if entries and not overwrite:
+        raise OutputError(f"{out}: output folder is not empty (use --overwrite to replace it)")
+    foreign = [e.name for e in entries if e.name not in _DATASET_ENTRIES and TEMP_MARK not in e.name]
+    if foreign:
+        raise OutputError(f"{out}: will not overwrite, {foreign[0]} is not part of a dataset")
+    # dataset.json goes first: from then on the folder no longer looks complete
+    (out / DATASET_JSON).unlink(missing_ok=True)
+    for entry in entries:
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
+    """Shard tasks of ``per_file`` examples over all windows, in source order."""
+    plans = plan_shards([s.windows for s in sources], per_file)
+    return [
+        ShardTask(p.index, p.first_example, tuple((sources[r.source], r) for r in p.regions))
+        for p in plans
+    ]
+
+
+def shard_attrs(config: Config, labels: LabelSet) -> dict[str, Any]:
+    """Attributes that make each HDF5 shard self-describing."""
+    attrs: dict[str, Any] = {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "tool": f"spectroprep {__version__}",
+        "label_kind": labels.kind, "classes": json.dumps(list(labels.classes)),
+    }
+    for section, values in config.to_dict().items():
+        for key, value in values.items():
+            attrs[f"{section}.{key}"] = json.dumps(value) if isinstance(value, list) else value
+    return attrs
+
+
+def run_tasks(
+    tasks: Sequence[ShardTask], out: Path, config: Config, attrs: dict[str, Any],
+    jobs: int, progress: bool,
+) -> list[FileRecord]:
+    """Run every shard task on ``jobs`` worker processes; records in shard order."""
+    total = sum(t.n_examples for t in tasks)
+    records: dict[int, FileRecord] = {}
+    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+        delayed(_indexed)(task, out, config, attrs) for task in tasks
+    )
+    with tqdm(total=total, desc="build", unit="ex", disable=not progress) as bar:
+        for index, record in results:
+            records[index] = record
+            bar.update(record.examples)
+    return [records[t.index] for t in tasks]
+
+
+def _indexed(task: ShardTask, out: Path, config: Config, attrs: dict[str, Any]) -> tuple[int, FileRecord]:
+    return task.index, run_task(task, out, config, attrs)
+
+
+def manifest_rows(
+    tasks: Iterable[ShardTask], records: Sequence[FileRecord], config: Config, labels: LabelSet,
+    format_name: str,
+) -> list[ManifestRow]:
+    """One row per example in id order (which is the natural order of their paths)."""
+    fmt = get_format(format_name)
+    rate, window, hop = config.audio.sample_rate, config.window_samples, config.hop_samples
+    rows = []
+    for task, record in zip(tasks, records, strict=True):
+        row = 0
+        for source, region in task.parts:
+            for w in range(region.first, region.first + region.count):
+                example_id = task.first_example + row + 1
+                start = w * hop
+                rows.append(ManifestRow(
+                    example_id, fmt.example_path(record.path, row, example_id), row,
+                    labels.class_name(source.label), source.name, start / rate,
+                    min(window, source.samples - start) / rate,
+                ))
+                row += 1
+    return rows
+
+
+def fingerprint(sources: Iterable[Source]) -> str:
+    """sha256 of every input's name, size and header: changes when the inputs do."""
+    h = hashlib.sha256()
+    for s in sources:
+        i = s.info
+        line = f"{s.name}\t{s.path.stat().st_size}\t{i.frames}\t{i.sample_rate}\t{i.channels}\t{i.subtype}\n"
+        h.update(line.encode())
+    return h.hexdigest()
+
+
+def build(
+    audio: str | Path,
+    out: str | Path,
+    *,
+    labels: str | Path | None = None,
+    labels_from_folders: bool = False,
+    config: str | Path | Config | None = None,
+    overrides: Sequence[str] = (),
+    format: str | None = None,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    command: Sequence[str] | None = None,
+) -> Path:
+    """Build a dataset from ``audio`` (a folder or a CSV listing) into ``out``.
+
+    ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
+    ``section.key=value`` strings; ``format`` overrides ``storage.format``.
+    Everything is checked before anything is written. Returns ``out``.
+    """
+    cfg = load_config(config, overrides)
+    if format is not None:
+        cfg = cfg.replace("storage", format=format)
+    out = Path(out)
+    inputs = find_inputs(audio)
+    label_set = resolve_labels(inputs, labels=labels, labels_from_folders=labels_from_folders)
+    sources = read_sources(inputs, label_set, cfg, progress)
+    if not any(s.windows for s in sources):
+        raise InputError(f"{audio}: no windows to build (every file is shorter than "
+                         f"segment.length with segment.pad = {cfg.segment.pad!r}, or empty)")
+    prepare_output(out, overwrite)
+
+    storage = cfg.storage
+    per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
+    tasks = make_tasks(sources, per_file)
+    jobs = jobs or os.cpu_count() or 1
+    records = run_tasks(tasks, out, cfg, shard_attrs(cfg, label_set), jobs, progress)
+    write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, storage.format))
+    write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
+    return out
+
+
+def describe(
+    config: Config, labels: LabelSet, sources: Sequence[Source], records: Sequence[FileRecord],
+    command: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The content of dataset.json."""
+    per_class = dict.fromkeys(labels.classes, 0)
+    for source in sources:
+        if source.label != NO_LABEL:
+            per_class[labels.classes[source.label]] += source.windows
+    bins, frames = feature_shape(config.window_samples, config.spectrogram)
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "config": config.to_dict(),
+        "features": {"shape": [bins, frames], "dtype": config.storage.dtype},
+        "labels": {"kind": labels.kind, "classes": list(labels.classes)},
+        "counts": {
+            "examples": sum(r.examples for r in records),
+            "files": len(records),
+            "sources": len(sources),
+            "per_class": per_class,
+        },
+        "files": [r.to_dict() for r in records],
+        "provenance": {
+            "tool": f"spectroprep {__version__}",
+            "command": list(command) if command is not None else None,
+            "inputs": {
+                "files": len(sources),
+                "seconds": round(sum(s.info.seconds for s in sources), 6),
+                "fingerprint": fingerprint(sources),
+            },
+        },
+    }

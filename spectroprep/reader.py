@@ -1,0 +1,116 @@
+"""Reading a built dataset: random examples and batches, for both formats.
+
+A Dataset holds no open file until it reads, opens files once per process, and
+pickles without handles, so it can be handed to multi-process data loaders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config
+from .layout import FileRecord, read_dataset_json
+from .storage import get_format
+
+
+class Dataset:
+    """A spectroprep dataset on disk: ``len(ds)``, ``ds[i]``, ``ds.get_batch(indices)``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.info: dict[str, Any] = read_dataset_json(self.path)
+        self.config = Config.from_dict(self.info["config"], str(self.path / "dataset.json"))
+        self.files = [FileRecord(**f) for f in self.info["files"]]
+        self._starts = np.r_[0, np.cumsum([f.examples for f in self.files])].astype(np.int64)
+        fmt = get_format(self.config.storage.format)
+        self._reader = fmt.Reader(self.path, self.files, self.config.storage)
+        self._labels: np.ndarray | None = None
+
+    @property
+    def params(self) -> dict[str, dict[str, Any]]:
+        """The resolved build parameters, as dataset.json records them."""
+        return self.config.to_dict()
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info["labels"]["classes"])
+
+    @property
+    def label_kind(self) -> str:
+        """"single" (class ids) or "none" (unlabelled: labels are None)."""
+        return str(self.info["labels"]["kind"])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(frequency bins, frames) of one example."""
+        bins, frames = self.info["features"]["shape"]
+        return int(bins), int(frames)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.info["features"]["dtype"])
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Labels of all examples, loaded on first use; None when unlabelled."""
+        if self.label_kind == "none":
+            return None
+        if self._labels is None:
+            self._labels = np.concatenate([self._reader.labels(i) for i in range(len(self.files))])
+        return self._labels
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def _positions(self, indices: Any) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = idx[(idx < -n) | (idx >= n)][0]
+            raise IndexError(f"index {bad} out of range for a dataset of {n} examples")
+        return np.where(idx < 0, idx + n, idx)
+
+    def get_batch(self, indices: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Examples at ``indices`` in the order given: (X (B, F, T), y (B,) or None).
+
+        Each file's rows are read in ascending order as contiguous runs, then put
+        back in the requested order.
+        """
+        idx = self._positions(indices)
+        files = np.searchsorted(self._starts, idx, side="right") - 1
+        rows = idx - self._starts[files]
+        order = np.lexsort((rows, files))
+        out = np.empty((len(idx), *self.shape), dtype=self.dtype)
+        bounds = np.flatnonzero(np.diff(files[order])) + 1
+        for group in np.split(order, bounds) if len(order) else []:
+            out[group] = self._reader.read(int(files[group[0]]), rows[group])
+        labels = self.labels
+        return out, None if labels is None else labels[idx]
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
+        if not isinstance(index, int | np.integer):
+            raise TypeError(f"index must be an integer, not {type(index).__name__}")
+        x, y = self.get_batch([index])
+        return x[0], None if y is None else y[0]
+
+    def close(self) -> None:
+        """Close any open files (they reopen on the next read)."""
+        self._reader.close()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"Dataset({str(self.path)!r}, examples={len(self)}, shape={self.shape}, "
+                f"classes={len(self.classes)}, format={self.config.storage.format!r})")
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """Open a complete dataset (one with dataset.json) for reading."""
+    return Dataset(path)

@@ -1,0 +1,34 @@
+"""Fixed windows cut from a signal: how many, and where."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def count_windows(n_samples: int, window: int, hop: int, pad: str) -> int:
+    """Windows of ``window`` samples every ``hop`` samples in a signal of ``n_samples``.
+
+    With ``pad="zero"`` one more, zero-padded window covers audio left after the
+    last full window (so any non-empty file gives at least one window); with
+    ``pad="drop"`` that audio is dropped.
+    """
+    if n_samples <= 0:
+        return 0
+    full = 0 if n_samples < window else (n_samples - window) // hop + 1
+    if pad == "zero" and (full == 0 or (full - 1) * hop + window < n_samples):
+        return full + 1
+    return full
+
+
+def region_span(first: int, count: int, window: int, hop: int) -> tuple[int, int]:
+    """Sample range [start, stop) that windows ``first .. first+count-1`` cover."""
+    return first * hop, (first + count - 1) * hop + window
+
+
+def cut_windows(signal: np.ndarray, count: int, window: int, hop: int) -> np.ndarray:
+    """A (count, window) read-only view of ``signal``, zero-padded at the end as needed."""
+    needed = (count - 1) * hop + window
+    if len(signal) < needed:
+        signal = np.concatenate([signal, np.zeros(needed - len(signal), signal.dtype)])
+    return sliding_window_view(signal, window)[::hop][:count]

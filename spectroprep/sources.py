@@ -1,0 +1,93 @@
+"""Finding the input audio: a folder (recursive) or a CSV listing, in natural order."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from .errors import InputError
+from .naming import natural_sorted
+
+# Header-less or non-audio containers libsndfile lists but a folder scan should skip.
+_NOT_SCANNED = {"raw", "mat4", "mat5", "wavex", "nist", "ircam", "svx"}
+_ALIASES = {"aiff": ("aif", "aifc"), "ogg": ("oga", "opus"), "au": ("snd",), "ircam": ("sf",)}
+
+
+def audio_extensions() -> frozenset[str]:
+    """File extensions (lower case, no dot) of the formats this libsndfile reads."""
+    formats = {name.lower() for name in sf.available_formats()}
+    exts = {f for f in formats if f not in _NOT_SCANNED}
+    for fmt, aliases in _ALIASES.items():
+        if fmt in formats:
+            exts.update(aliases)
+    return frozenset(exts)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Audio files to build from, as paths relative to ``root``, natural-sorted."""
+
+    root: Path
+    files: tuple[str, ...]
+    listed_labels: dict[str, str] | None = None  # the listing CSV's label column, if any
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+
+def find_inputs(audio: str | Path) -> Inputs:
+    """Scan a folder for audio files, or read a CSV that lists them (column ``path``)."""
+    audio = Path(audio)
+    if audio.is_dir():
+        exts = audio_extensions()
+        names = [
+            p.relative_to(audio).as_posix()
+            for p in audio.rglob("*")
+            if p.is_file() and p.suffix[1:].lower() in exts and not p.name.startswith(".")
+        ]
+        if not names:
+            raise InputError(f"{audio}: no audio files found (looked for {', '.join(sorted(exts))})")
+        return Inputs(audio, tuple(natural_sorted(names)))
+    if audio.is_file():
+        return _read_listing(audio)
+    raise InputError(f"{audio}: no such folder or file")
+
+
+def _read_listing(listing: Path) -> Inputs:
+    root = listing.parent
+    labels: dict[str, str] = {}  # every listed name, with its label cell ("" if no column)
+    rows = read_csv(listing, required=("path",))
+    for line, row in rows:
+        name = row["path"].strip()
+        if not name:
+            raise InputError(f"{listing}:{line}: empty path")
+        if name in labels:
+            raise InputError(f"{listing}:{line}: {name} is listed twice")
+        if not (root / name).is_file():
+            raise InputError(f"{listing}:{line}: {name}: no such file")
+        labels[name] = row.get("label", "").strip()
+    if not labels:
+        raise InputError(f"{listing}: lists no audio files")
+    has_labels = "label" in rows[0][1]
+    return Inputs(root, tuple(natural_sorted(labels)), labels if has_labels else None)
+
+
+def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 CSV with a header, each with its line number; checks columns."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            columns = reader.fieldnames or []
+            missing = [c for c in required if c not in columns]
+            if missing:
+                raise InputError(
+                    f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(columns)})"
+                )
+            return [(reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader]
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc

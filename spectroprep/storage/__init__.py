@@ -1,0 +1,66 @@
+"""Storage formats: each a module with a shard writer and a reader, chosen by name.
+
+The name is stored in dataset.json (``config.storage.format``), so a reader
+always knows which module wrote the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..config import StorageConfig
+from ..errors import DatasetError
+from ..layout import FileRecord
+from . import hdf5, npy
+
+
+class Reader(Protocol):
+    """Reads rows of the data files of one dataset, opening files lazily."""
+
+    def __init__(self, root: Path, files: list[FileRecord], storage: StorageConfig) -> None: ...
+
+    def read(self, file: int, rows: np.ndarray) -> np.ndarray:
+        """Features of ascending ``rows`` of data file ``file``: (len(rows), F, T)."""
+        ...
+
+    def labels(self, file: int) -> np.ndarray:
+        """The label array of data file ``file``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Format(Protocol):
+    """What a storage module provides."""
+
+    Reader: type[Reader]
+
+    def file_name(self, index: int) -> str: ...
+
+    def example_path(self, file: str, row: int, example_id: int) -> str: ...
+
+    def write(
+        self,
+        root: Path,
+        index: int,
+        features: np.ndarray,
+        labels: np.ndarray,
+        first_id: int,
+        attrs: Mapping[str, Any],
+        storage: StorageConfig,
+    ) -> FileRecord: ...
+
+
+FORMATS: dict[str, Format] = {"hdf5": hdf5, "npy": npy}  # type: ignore[dict-item]
+
+
+def get_format(name: str) -> Format:
+    """The storage module called ``name``."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise DatasetError(f"unknown storage format {name!r} (known: {', '.join(FORMATS)})") from None

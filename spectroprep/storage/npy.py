@@ -1,0 +1,77 @@
+"""npy blocks: blocks/block-K/id-N.npy, one file per example, and labels.npy per block.
+
+Numbers are unpadded, hence the natural sort everywhere. Files load with
+``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import StorageConfig
+from ..layout import FileRecord, atomic_path, sha256_path
+
+LABELS_FILE = "labels.npy"
+
+
+def file_name(index: int) -> str:
+    """Relative path of block ``index`` (0-based in, 1-based unpadded name)."""
+    return f"blocks/block-{index + 1}"
+
+
+def example_path(file: str, row: int, example_id: int) -> str:
+    """Manifest path of an example: its own .npy file."""
+    return f"{file}/id-{example_id}.npy"
+
+
+def write(
+    root: Path,
+    index: int,
+    features: np.ndarray,
+    labels: np.ndarray,
+    first_id: int,
+    attrs: Mapping[str, Any],
+    storage: StorageConfig,
+) -> FileRecord:
+    """Write one block folder under a temp name and rename it into place."""
+    rel = file_name(index)
+    final = root / rel
+    final.parent.mkdir(parents=True, exist_ok=True)
+    data = np.asarray(features, dtype=storage.dtype)
+    with atomic_path(final) as tmp:
+        tmp.mkdir()
+        for row, example in enumerate(data):
+            np.save(tmp / Path(example_path("", row, first_id + row)).name, example)
+        np.save(tmp / LABELS_FILE, labels)
+    return FileRecord(rel, len(data), sum(p.stat().st_size for p in final.iterdir()),
+                      sha256_path(final))
+
+
+class Reader:
+    """Reads examples of a dataset's npy blocks."""
+
+    def __init__(self, root: Path, files: list[FileRecord], storage: StorageConfig) -> None:
+        self._root = root
+        self._files = [f.path for f in files]
+        counts = np.array([f.examples for f in files], dtype=np.int64)
+        self._first_ids = np.r_[0, np.cumsum(counts)[:-1]] + 1
+
+    def _load(self, path: Path) -> np.ndarray:
+        return np.asarray(np.load(path, allow_pickle=False))
+
+    def read(self, file: int, rows: np.ndarray) -> np.ndarray:
+        block = self._files[file]
+        first = int(self._first_ids[file])
+        return np.stack(
+            [self._load(self._root / example_path(block, int(r), first + int(r))) for r in rows]
+        )
+
+    def labels(self, file: int) -> np.ndarray:
+        return self._load(self._root / self._files[file] / LABELS_FILE)
+
+    def close(self) -> None:
+        """Nothing stays open between reads."""

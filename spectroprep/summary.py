@@ -1,0 +1,39 @@
+"""A short human summary of a dataset (``spectroprep info``, the demo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .layout import tree_size
+from .reader import Dataset
+
+
+def summarize(ds: Dataset) -> dict[str, Any]:
+    """Key figures of a dataset, JSON-ready."""
+    counts = ds.info["counts"]
+    return {
+        "path": str(ds.path),
+        "format": ds.config.storage.format,
+        "examples": len(ds),
+        "files": len(ds.files),
+        "sources": counts["sources"],
+        "audio_seconds": ds.info["provenance"]["inputs"]["seconds"],
+        "shape": list(ds.shape),
+        "dtype": str(ds.dtype),
+        "label_kind": ds.label_kind,
+        "classes": counts["per_class"],
+        "bytes": tree_size(ds.path),
+    }
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """The summary as a few aligned lines."""
+    classes = ", ".join(f"{name} {n}" for name, n in s["classes"].items()) or "unlabelled"
+    return "\n".join([
+        f"{s['path']} ({s['format']})",
+        f"  examples  {s['examples']} from {s['sources']} source file(s), "
+        f"{s['audio_seconds']:.1f} s of audio, in {s['files']} data file(s)",
+        f"  features  {s['shape'][0]} x {s['shape'][1]} {s['dtype']}",
+        f"  classes   {classes}",
+        f"  on disk   {s['bytes'] / 1e6:.1f} MB",
+    ])

@@ -1,0 +1,72 @@
+"""One shard task, run in a worker process: decode, compute features, write a file.
+
+A task carries everything it needs (source paths, headers, labels), so it can
+run in any process, or on a cluster through joblib's Dask backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import AudioInfo, read_region
+from .config import Config
+from .features import feature_shape, spectrogram
+from .layout import FileRecord
+from .plan import Region
+from .segments import cut_windows, region_span
+from .storage import get_format
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file after the header pass."""
+
+    name: str  # relative to the audio root: the manifest's "source"
+    path: Path
+    info: AudioInfo
+    samples: int  # length at the target sample rate
+    windows: int  # examples it yields
+    label: int  # class id, or -1
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Write output file ``index``: the windows of ``parts``, in order."""
+
+    index: int
+    first_example: int
+    parts: tuple[tuple[Source, Region], ...]
+
+    @property
+    def n_examples(self) -> int:
+        return sum(region.count for _, region in self.parts)
+
+
+def region_features(source: Source, region: Region, config: Config, out: np.ndarray) -> None:
+    """Features of the windows of ``region`` into ``out`` (region.count, F, T)."""
+    window, hop = config.window_samples, config.hop_samples
+    start, stop = region_span(region.first, region.count, window, hop)
+    signal = read_region(source.path, source.info, start, min(stop, source.samples), config.audio)
+    windows = cut_windows(signal, region.count, window, hop)
+    spectrogram(windows, config.spectrogram, config.audio.sample_rate, out=out)
+
+
+def run_task(task: ShardTask, root: Path, config: Config, attrs: Mapping[str, Any]) -> FileRecord:
+    """Compute and write one shard; returns its record for dataset.json."""
+    bins, frames = feature_shape(config.window_samples, config.spectrogram)
+    features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
+    labels = np.empty(task.n_examples, dtype=np.int64)
+    row = 0
+    for source, region in task.parts:
+        region_features(source, region, config, features[row : row + region.count])
+        labels[row : row + region.count] = source.label
+        row += region.count
+    fmt = get_format(config.storage.format)
+    return fmt.write(
+        root, task.index, features, labels, task.first_example + 1, attrs, config.storage
+    )
