@@ -39,10 +39,11 @@ class Inputs:
 
 
 def find_inputs(audio: str | Path) -> Inputs:
-    """Scan a folder for audio files, or read a CSV that lists them (column ``path``)."""
+    """Scan a folder for audio files, read a CSV that lists them (column ``path``),
+    or take a single audio file."""
     audio = Path(audio)
+    exts = audio_extensions()
     if audio.is_dir():
-        exts = audio_extensions()
         names = [
             p.relative_to(audio).as_posix()
             for p in audio.rglob("*")
@@ -51,6 +52,8 @@ def find_inputs(audio: str | Path) -> Inputs:
         if not names:
             raise InputError(f"{audio}: no audio files found (looked for {', '.join(sorted(exts))})")
         return Inputs(audio, tuple(natural_sorted(names)))
+    if audio.is_file() and audio.suffix[1:].lower() in exts:
+        return Inputs(audio.parent, (audio.name,))
     if audio.is_file():
         return _read_listing(audio)
     raise InputError(f"{audio}: no such folder or file")

@@ -1,0 +1,81 @@
+"""Shared test helpers: real audio written with numpy + soundfile in tmp dirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+
+
+def signal(seconds: float, rate: int, seed: int = 0, channels: int = 1) -> np.ndarray:
+    """A tone sweep plus noise with a known seed: (frames,) or (frames, channels) in [-0.5, 0.5]."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * rate))) / rate
+    f0 = 150 + 40 * (seed % 17)
+    x = 0.3 * np.sin(2 * np.pi * (f0 + 300 * t) * t) + 0.1 * rng.standard_normal(len(t))
+    if channels == 1:
+        return x
+    return np.stack([x * (1 - 0.3 * c) + 0.05 * c for c in range(channels)], axis=1)
+
+
+def write_audio(
+    path: Path, seconds: float, rate: int, *, channels: int = 1, seed: int = 0,
+    subtype: str | None = None,
+) -> Path:
+    """Write a test clip; the format follows the extension (16-bit PCM, Vorbis for .ogg)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subtype = subtype or ("VORBIS" if path.suffix == ".ogg" else "PCM_16")
+    sf.write(path, signal(seconds, rate, seed, channels), rate, subtype=subtype)
+    return path
+
+
+def reference_audio(path: Path, rate: int) -> np.ndarray:
+    """Independent decode: whole file in float64, channel mean, resample_poly to ``rate``."""
+    x, file_rate = sf.read(path, dtype="float64", always_2d=True)
+    x = x.mean(axis=1)
+    if file_rate != rate:
+        g = np.gcd(file_rate, rate)
+        x = scipy.signal.resample_poly(x, rate // g, file_rate // g)
+    return x
+
+
+def reference_windows(x: np.ndarray, window: int, hop: int, count: int) -> np.ndarray:
+    """``count`` windows of ``x``, zero-padded at the end."""
+    padded = np.zeros(max(len(x), (count - 1) * hop + window))
+    padded[: len(x)] = x
+    return np.stack([padded[i * hop : i * hop + window] for i in range(count)])
+
+
+def reference_default_power(windows: np.ndarray, rate: int = 16000) -> np.ndarray:
+    """Power spectrogram of configs/default.toml by scipy.signal.stft:
+    hann(400) periodic, 512-point FFT, hop 160, frames centred on t * 160 with
+    zeros outside the window (boundary='zeros' pads nperseg // 2 = 200 samples)."""
+    _, _, z = scipy.signal.stft(
+        windows, fs=rate, window="hann", nperseg=400, noverlap=240, nfft=512,
+        detrend=False, return_onesided=True, boundary="zeros", padded=False, scaling="spectrum",
+    )
+    w = scipy.signal.get_window("hann", 400)
+    return np.abs(z) ** 2 * w.sum() ** 2
+
+
+def assert_log_power_close(features: np.ndarray, power: np.ndarray, eps: float = 1e-6) -> None:
+    """``features`` = log(power + eps) to float32 precision, judged on the power scale."""
+    assert features.shape == power.shape
+    ours = np.exp(features.astype(np.float64)) - eps
+    np.testing.assert_allclose(ours, power, rtol=2e-4, atol=2e-6 * power.max() + eps * 1e-3)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A small labelled corpus: class folders, WAV and FLAC, 8/16/44.1 kHz, one stereo file."""
+    root = tmp_path / "audio"
+    write_audio(root / "dog" / "clip1.wav", 2.5, 16000, seed=1)
+    write_audio(root / "dog" / "clip2.flac", 1.2, 44100, seed=2)
+    write_audio(root / "dog" / "clip10.wav", 0.6, 8000, seed=3)
+    write_audio(root / "cat" / "clip1.flac", 3.0, 16000, seed=4, channels=2)
+    write_audio(root / "cat" / "clip3.wav", 1.0, 8000, seed=5)
+    write_audio(root / "cat" / "clip20.wav", 2.0, 44100, seed=6, subtype="FLOAT")
+    return root

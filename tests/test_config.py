@@ -1,0 +1,100 @@
+from pathlib import Path
+
+import pytest
+
+from spectroprep.config import Config, load_config, parse_override, preset_names, presets_dir
+from spectroprep.errors import ConfigError
+
+
+def test_default_config_matches_the_documented_recipe():
+    cfg = load_config()
+    assert cfg.audio.sample_rate == 16000
+    assert (cfg.segment.length, cfg.segment.hop, cfg.segment.pad) == (1.0, 1.0, "zero")
+    spec = cfg.spectrogram
+    assert (spec.n_fft, spec.win_length, spec.hop_length, spec.eps) == (512, 400, 160, 1e-6)
+    assert spec.scale == "log" and spec.power == 2
+    assert cfg.window_samples == 16000 and cfg.hop_samples == 16000
+
+
+def test_presets_are_found_by_name_and_by_path():
+    assert {"default", "seed-8k"} <= set(preset_names())
+    by_name = load_config("seed-8k")
+    by_path = load_config(presets_dir() / "seed-8k.toml")
+    assert by_name == by_path
+    assert by_name.audio.sample_rate == 8000
+    assert by_name.spectrogram.window == ("tukey", 0.25)
+    assert by_name.spectrogram.standardize is True
+
+
+def test_every_preset_loads():
+    for name in preset_names():
+        assert isinstance(load_config(name), Config)
+
+
+def test_a_partial_config_file_is_merged_over_the_defaults(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[segment]\nlength = 0.5\nhop = 0.25\n")
+    cfg = load_config(path)
+    assert (cfg.segment.length, cfg.segment.hop) == (0.5, 0.25)
+    assert cfg.spectrogram.n_fft == 512  # from default.toml
+
+
+def test_set_overrides_parse_toml_values_or_fall_back_to_strings():
+    assert parse_override("storage.shard_examples=64") == ("storage", "shard_examples", 64)
+    assert parse_override("storage.compression=gzip:1") == ("storage", "compression", "gzip:1")
+    assert parse_override("spectrogram.center=false") == ("spectrogram", "center", False)
+    assert parse_override('spectrogram.window=["tukey", 0.5]')[2] == ["tukey", 0.5]
+    cfg = load_config("seed-8k", ["storage.format=npy", "segment.hop=0.5"])
+    assert cfg.storage.format == "npy" and cfg.segment.hop == 0.5
+
+
+def test_integer_values_are_accepted_for_float_keys():
+    cfg = load_config(None, ["segment.length=2", "segment.hop=2"])
+    assert cfg.segment.length == 2.0 and isinstance(cfg.segment.length, float)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("spectrogram.nfft=512", "unknown key(s) spectrogram.nfft"),
+        ("specgram.n_fft=512", "unknown section(s) specgram"),
+        ("storage.format=zarr", "storage.format = 'zarr': must be one of"),
+        ("storage.compression=gzip:x", "only gzip:N and blosc2-zstd:N take a level"),
+        ("storage.compression=lzf:3", "only gzip:N and blosc2-zstd:N take a level"),
+        ("spectrogram.win_length=1024", "must be <= n_fft"),
+        ("segment.length=-1", "must be a positive number"),
+        ("segment.length=0.00001", "whole number of samples"),
+        ("spectrogram.center=maybe", "must be true or false"),
+        ("audio.sample_rate=16000.5", "must be a positive integer"),
+        ("storage.shard_examples=0", "must be a positive integer"),
+        ("nonsense", "expected section.key=value"),
+    ],
+)
+def test_bad_values_are_errors_that_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config(None, [override])
+
+
+def test_unknown_key_in_a_file_names_the_file(tmp_path: Path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[audio]\nsamplerate = 8000\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml: unknown key\(s\) audio\.samplerate"):
+        load_config(path)
+
+
+def test_missing_preset_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="no such config file or preset.*seed-8k"):
+        load_config("no-such-preset")
+
+
+def test_invalid_toml_is_reported(tmp_path: Path):
+    path = tmp_path / "broken.toml"
+    path.write_text("[audio\n")
+    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
+        load_config(path)
+
+
+def test_to_dict_round_trips():
+    cfg = load_config("seed-8k")
+    assert Config.from_dict(cfg.to_dict()) == cfg
+    assert cfg.to_dict()["spectrogram"]["window"] == ["tukey", 0.25]

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+from conftest import assert_log_power_close, reference_default_power, write_audio
+
+from spectroprep.config import load_config
+from spectroprep.features import feature_shape, spectrogram, standardize
+
+
+def _windows_from_file(path, window):
+    x, _ = sf.read(path, dtype="float32")
+    n = len(x) // window
+    return x[: n * window].reshape(n, window)
+
+
+def test_seed_8k_equals_scipy_spectrogram_to_float32_precision(tmp_path):
+    cfg = load_config("seed-8k")
+    path = write_audio(tmp_path / "clip1.wav", 4.0, 8000, seed=11)
+    windows = _windows_from_file(path, 8000)
+    ours = spectrogram(windows, cfg.spectrogram, 8000)
+    assert ours.shape == (4, 257, 400) and ours.dtype == np.float32
+    for i, w in enumerate(windows.astype(np.float64)):
+        x = (w - w.mean()) / w.std()
+        _, _, s = scipy.signal.spectrogram(x, fs=8000, nperseg=20, noverlap=0, nfft=512)
+        np.testing.assert_allclose(ours[i], np.log(s + 1e-6), rtol=1e-5, atol=1e-5)
+
+
+def test_default_equals_scipy_stft_power(tmp_path):
+    cfg = load_config()
+    path = write_audio(tmp_path / "clip2.flac", 3.0, 16000, seed=12)
+    windows = _windows_from_file(path, 16000)
+    ours = spectrogram(windows, cfg.spectrogram, 16000)
+    assert ours.shape == (3, *feature_shape(16000, cfg.spectrogram)) == (3, 257, 101)
+    assert_log_power_close(ours, reference_default_power(windows.astype(np.float64)))
+
+
+def test_reflect_padding_matches_scipys_even_extension(tmp_path):
+    cfg = load_config(None, ["spectrogram.pad_mode=reflect", "spectrogram.scale=linear"])
+    windows = _windows_from_file(write_audio(tmp_path / "c.wav", 2.0, 16000, seed=13), 16000)
+    ours = spectrogram(windows, cfg.spectrogram, 16000)
+    _, _, z = scipy.signal.stft(windows.astype(np.float64), window="hann", nperseg=400,
+                                noverlap=240, nfft=512, boundary="even", padded=False,
+                                detrend=False, scaling="spectrum")
+    power = np.abs(z) ** 2 * scipy.signal.get_window("hann", 400).sum() ** 2
+    np.testing.assert_allclose(ours, power, rtol=2e-4, atol=2e-6 * power.max())
+
+
+@pytest.mark.parametrize("scaling", ["density", "spectrum"])
+def test_magnitude_and_scaling_match_scipy_spectrogram(tmp_path, scaling):
+    overrides = ["spectrogram.center=false", "spectrogram.power=1", "spectrogram.scale=linear",
+                 f"spectrogram.scaling={scaling}", "spectrogram.window=hamming"]
+    cfg = load_config(None, overrides)
+    windows = _windows_from_file(write_audio(tmp_path / "c.wav", 2.0, 16000, seed=14), 16000)
+    ours = spectrogram(windows, cfg.spectrogram, 16000)
+    _, _, s = scipy.signal.spectrogram(windows.astype(np.float64), fs=16000, window="hamming",
+                                       nperseg=400, noverlap=240, nfft=512, detrend=False,
+                                       scaling=scaling)
+    assert ours.shape == s.shape == (2, 257, 98)
+    np.testing.assert_allclose(ours, np.sqrt(s), rtol=2e-4, atol=2e-4 * np.sqrt(s).max())
+
+
+def test_short_frames_use_the_dft_matrix_and_still_match_rfft():
+    # win 32 of n_fft 512 takes the matrix route; the same frames through rfft must agree
+    rng = np.random.default_rng(0)
+    windows = rng.standard_normal((5, 3200)).astype(np.float32)
+    base = ["spectrogram.center=false", "spectrogram.hop_length=32", "spectrogram.scale=linear"]
+    short = load_config(None, [*base, "spectrogram.win_length=32"]).spectrogram
+    ours = spectrogram(windows, short, 16000)
+    frames = windows.reshape(5, 100, 32).astype(np.float64) * scipy.signal.get_window("hann", 32)
+    expected = np.abs(np.fft.rfft(frames, n=512, axis=-1)) ** 2
+    np.testing.assert_allclose(ours, expected.transpose(0, 2, 1), rtol=1e-4,
+                               atol=1e-5 * expected.max())
+
+
+def test_standardize_handles_silence():
+    x = np.zeros((2, 100), dtype=np.float32)
+    x[1] = np.linspace(-1, 1, 100)
+    s = standardize(x)
+    assert not s[0].any()
+    assert abs(s[1].mean()) < 1e-6 and abs(s[1].std() - 1) < 1e-5
+    assert np.isfinite(spectrogram(x[:, :100].repeat(80, axis=1), load_config("seed-8k").spectrogram, 8000)).all()

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from spectroprep.plan import Region, plan_shards
+from spectroprep.segments import count_windows, cut_windows, region_span
+
+
+@pytest.mark.parametrize(
+    "samples, window, hop, pad, expected",
+    [
+        (0, 100, 100, "zero", 0),
+        (0, 100, 100, "drop", 0),
+        (1, 100, 100, "zero", 1),  # shorter than one window: one padded example
+        (99, 100, 100, "drop", 0),
+        (100, 100, 100, "zero", 1),
+        (100, 100, 100, "drop", 1),
+        (250, 100, 100, "zero", 3),
+        (250, 100, 100, "drop", 2),
+        (300, 100, 100, "zero", 3),
+        (220, 100, 50, "zero", 4),  # full at 0, 50, 100; one partial at 150 covers the rest
+        (220, 100, 50, "drop", 3),
+        (200, 100, 50, "zero", 3),
+    ],
+)
+def test_count_windows(samples, window, hop, pad, expected):
+    assert count_windows(samples, window, hop, pad) == expected
+
+
+def test_zero_padding_covers_all_audio_and_every_window_starts_inside():
+    for samples in range(1, 400, 7):
+        n = count_windows(samples, 100, 30, "zero")
+        assert (n - 1) * 30 < samples <= (n - 1) * 30 + 100
+
+
+def test_cut_windows_pads_with_zeros():
+    x = np.arange(1, 251, dtype=np.float32)
+    w = cut_windows(x, 3, 100, 100)
+    assert w.shape == (3, 100)
+    np.testing.assert_array_equal(w[1], np.arange(101, 201))
+    np.testing.assert_array_equal(w[2, :50], np.arange(201, 251))
+    assert not w[2, 50:].any()
+    assert region_span(2, 3, 100, 50) == (100, 300)
+
+
+def test_plan_splits_sources_across_shards_in_order():
+    plans = plan_shards([3, 0, 5, 1], per_shard=4)
+    assert [p.n_examples for p in plans] == [4, 4, 1]
+    assert [p.first_example for p in plans] == [0, 4, 8]
+    assert plans[0].regions == (Region(0, 0, 3), Region(2, 0, 1))
+    assert plans[1].regions == (Region(2, 1, 4),)
+    assert plans[2].regions == (Region(3, 0, 1),)
+
+
+def test_plan_of_nothing_is_empty():
+    assert plan_shards([0, 0], per_shard=10) == []
