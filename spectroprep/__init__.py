@@ -17,5 +17,11 @@ from .pipeline import build  # noqa: E402
 from .reader import Dataset, open_dataset  # noqa: E402
 
 __all__ = [
-    "Config", "Dataset", "SpectroprepError", "__version__", "build", "load_config", "open_dataset",
+    "Config",
+    "Dataset",
+    "SpectroprepError",
+    "__version__",
+    "build",
+    "load_config",
+    "open_dataset",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,36 @@ from .pipeline import build
 from .reader import open_dataset
 from .summary import format_summary, summarize
 
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
-
 
 class CommandError(click.ClickException):
-    """A SpectroprepError or an interrupt, shown as one line with its exit code."""
+    """A SpectroprepError, shown as one line; exit code 1."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = 1
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.message}", err=True)
 
 
+class Interrupted(CommandError):
+    """Ctrl-C: exit code 130, as shells report a SIGINT."""
+
+    exit_code = 130
+
+
 class Group(click.Group):
     """Maps the library's errors to one line and exit 1, Ctrl-C to exit 130."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = ["spectroprep", *args]  # recorded in dataset.json provenance
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SpectroprepError as exc:
-            raise CommandError(str(exc), EXIT_ERROR) from exc
+            raise CommandError(str(exc)) from exc
         except KeyboardInterrupt:
-            raise CommandError("interrupted", EXIT_INTERRUPTED) from None
+            raise Interrupted("interrupted") from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,28 +53,61 @@ def cli() -> None:
 
 @cli.command("build")
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--out", "-o", required=True, type=click.Path(path_type=Path),
-              help="Output dataset folder (must be empty unless --overwrite).")
-@click.option("--labels", type=click.Path(path_type=Path),
-              help="CSV with columns path,label (paths relative to AUDIO).")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output dataset folder (must be empty unless --overwrite).",
+)
+@click.option(
+    "--labels",
+    type=click.Path(path_type=Path),
+    help="CSV with columns path,label (paths relative to AUDIO).",
+)
 @click.option("--labels-from-folders", is_flag=True, help="Each file's parent folder is its class.")
 @click.option("--config", "config", help="A TOML file or a preset name from configs/.")
-@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one config value (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["hdf5", "npy"]),
-              help="Storage format (overrides storage.format).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override one config value (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hdf5", "npy"]),
+    help="Storage format (overrides storage.format).",
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [all cores].")
 @click.option("--overwrite", is_flag=True, help="Replace a dataset already in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def build_command(
-    audio: Path, out: Path, labels: Path | None, labels_from_folders: bool, config: str | None,
-    overrides: tuple[str, ...], fmt: str | None, jobs: int | None, overwrite: bool, quiet: bool,
+    audio: Path,
+    out: Path,
+    labels: Path | None,
+    labels_from_folders: bool,
+    config: str | None,
+    overrides: tuple[str, ...],
+    fmt: str | None,
+    jobs: int | None,
+    overwrite: bool,
+    quiet: bool,
 ) -> None:
     """Build a dataset of log-spectrogram windows from AUDIO (a folder or a CSV listing)."""
     build(
-        audio, out, labels=labels, labels_from_folders=labels_from_folders, config=config,
-        overrides=overrides, format=fmt, jobs=jobs, overwrite=overwrite, progress=not quiet,
-        command=["spectroprep", *sys.argv[1:]],
+        audio,
+        out,
+        labels=labels,
+        labels_from_folders=labels_from_folders,
+        config=config,
+        overrides=overrides,
+        format=fmt,
+        jobs=jobs,
+        overwrite=overwrite,
+        progress=not quiet,
+        command=click.get_current_context().meta["argv"],
     )
     ds = open_dataset(out)
     click.echo(f"wrote {len(ds)} examples to {out}", err=quiet)

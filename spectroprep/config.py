@@ -147,7 +147,9 @@ class StorageConfig:
         codec, _, level = str(self.compression).partition(":")
         _check_choice(sec, "compression", codec, COMPRESSIONS)
         if level and (codec not in ("gzip", "blosc2-zstd") or not level.isdigit()):
-            raise _fail(sec, "compression", self.compression, "only gzip:N and blosc2-zstd:N take a level")
+            raise _fail(
+                sec, "compression", self.compression, "only gzip:N and blosc2-zstd:N take a level"
+            )
         _check_bool(sec, "shuffle", self.shuffle)
         for key in ("chunk_examples", "shard_examples", "block_size"):
             _check_positive(sec, key, getattr(self, key), integer=True)
@@ -176,7 +178,9 @@ class Config:
             samples = getattr(self.segment, key) * rate
             if not math.isclose(samples, round(samples), abs_tol=1e-6):
                 raise _fail(
-                    "segment", key, getattr(self.segment, key),
+                    "segment",
+                    key,
+                    getattr(self.segment, key),
                     f"must be a whole number of samples at {rate} Hz",
                 )
         frame = self.spectrogram.win_length
@@ -274,9 +278,7 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def load_config(
-    config: str | Path | Config | None = None, overrides: Iterable[str] = ()
-) -> Config:
+def load_config(config: str | Path | Config | None = None, overrides: Iterable[str] = ()) -> Config:
     """Resolve defaults, a preset name or TOML path, and ``section.key=value`` overrides."""
     if isinstance(config, Config):
         data = config.to_dict()

@@ -22,9 +22,18 @@ _CLIPS = [
     (cls, f"clip{i}", 1.5 + (i % 4) * 0.75, rate, 2 if (cls, i) == ("chirp", 2) else 1, fmt)
     for cls in ("tone", "chirp", "noise")
     for i, rate, fmt in (
-        (1, 16000, "WAV"), (2, 44100, "FLAC"), (3, 8000, "WAV"), (4, 22050, "FLAC"),
-        (5, 16000, "FLAC"), (6, 44100, "WAV"), (7, 16000, "WAV"), (8, 8000, "FLAC"),
-        (9, 22050, "WAV"), (10, 16000, "WAV"), (11, 32000, "FLAC"), (12, 16000, "WAV"),
+        (1, 16000, "WAV"),
+        (2, 44100, "FLAC"),
+        (3, 8000, "WAV"),
+        (4, 22050, "FLAC"),
+        (5, 16000, "FLAC"),
+        (6, 44100, "WAV"),
+        (7, 16000, "WAV"),
+        (8, 8000, "FLAC"),
+        (9, 22050, "WAV"),
+        (10, 16000, "WAV"),
+        (11, 32000, "FLAC"),
+        (12, 16000, "WAV"),
     )
 ]
 
@@ -61,18 +70,36 @@ def main(workdir: str = "demo-work") -> None:
         shutil.rmtree(work)
     audio = work / "audio"
     n = make_corpus(audio)
-    print(f"demo corpus: {n} clips (tone, chirp, noise; 8-44.1 kHz; WAV and FLAC; one stereo) "
-          f"in {audio}")
+    print(
+        f"demo corpus: {n} clips (tone, chirp, noise; 8-44.1 kHz; WAV and FLAC; one stereo) "
+        f"in {audio}"
+    )
     # small files so that the two workers share the work, as on a real corpus
     sizes = ["storage.shard_examples=32", "storage.block_size=32"]
     for fmt in ("hdf5", "npy"):
         out = work / f"dataset-{fmt}"
-        command = ["spectroprep", "build", str(audio), "--out", str(out), "--labels-from-folders",
-                   "--format", fmt, *(arg for size in sizes for arg in ("--set", size))]
+        command = [
+            "spectroprep",
+            "build",
+            str(audio),
+            "--out",
+            str(out),
+            "--labels-from-folders",
+            "--format",
+            fmt,
+            *(arg for size in sizes for arg in ("--set", size)),
+        ]
         print("\n$ " + " ".join(command), flush=True)
         t0 = time.perf_counter()
-        build(audio, out, labels_from_folders=True, format=fmt, overrides=sizes, progress=True,
-              command=command)
+        build(
+            audio,
+            out,
+            labels_from_folders=True,
+            format=fmt,
+            overrides=sizes,
+            progress=True,
+            command=command,
+        )
         seconds = time.perf_counter() - t0
         with open_dataset(out) as ds:
             x, y = ds.get_batch(range(0, len(ds), 16))

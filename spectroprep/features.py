@@ -93,9 +93,17 @@ def _frames(windows: np.ndarray, spec: SpectrogramConfig, n_frames: int) -> np.n
     if spec.center:
         # librosa pads n_fft // 2 and centres the window inside the n_fft frame
         left = spec.n_fft // 2 - (spec.n_fft - spec.win_length) // 2
-        right = max(0, (n_frames - 1) * spec.hop_length + spec.win_length - left - windows.shape[-1])
-        windows = np.pad(windows, ((0, 0), (left, right)), mode=spec.pad_mode)
-    return sliding_window_view(windows, spec.win_length, axis=-1)[:, :: spec.hop_length][:, :n_frames]
+        right = max(
+            0, (n_frames - 1) * spec.hop_length + spec.win_length - left - windows.shape[-1]
+        )
+        windows = np.pad(
+            windows,
+            ((0, 0), (left, right)),
+            mode="reflect" if spec.pad_mode == "reflect" else "constant",
+        )
+    return sliding_window_view(windows, spec.win_length, axis=-1)[:, :: spec.hop_length][
+        :, :n_frames
+    ]
 
 
 def spectrogram(

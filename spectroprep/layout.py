@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from .errors import DatasetError
 from .naming import natural_sorted
@@ -40,7 +40,8 @@ class FileRecord:
         return asdict(self)
 
 
-class ManifestRow(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class ManifestRow:
     """One example: where its features are and where they came from."""
 
     id: int  # 1-based example id; example i of the dataset has id i + 1
@@ -110,8 +111,15 @@ def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
         writer.writerow(MANIFEST_COLUMNS)
         for row in rows:
             writer.writerow(
-                (row.id, row.path, row.index, row.label, row.source,
-                 f"{row.start:.6f}", f"{row.duration:.6f}")
+                (
+                    row.id,
+                    row.path,
+                    row.index,
+                    row.label,
+                    row.source,
+                    f"{row.start:.6f}",
+                    f"{row.duration:.6f}",
+                )
             )
 
 
@@ -122,8 +130,15 @@ def read_manifest(path: Path) -> list[ManifestRow]:
         if tuple(reader.fieldnames or ()) != MANIFEST_COLUMNS:
             raise DatasetError(f"{path}: columns {reader.fieldnames} are not {MANIFEST_COLUMNS}")
         return [
-            ManifestRow(int(r["id"]), r["path"], int(r["index"]), r["label"], r["source"],
-                        float(r["start"]), float(r["duration"]))
+            ManifestRow(
+                int(r["id"]),
+                r["path"],
+                int(r["index"]),
+                r["label"],
+                r["source"],
+                float(r["start"]),
+                float(r["duration"]),
+            )
             for r in reader
         ]
 

@@ -26,8 +26,15 @@ from .errors import InputError, OutputError
 from .features import feature_shape
 from .labels import NO_LABEL, LabelSet, resolve_labels
 from .layout import (
-    DATASET_JSON, FORMAT_NAME, FORMAT_VERSION, MANIFEST_CSV, TEMP_MARK,
-    FileRecord, ManifestRow, write_json, write_manifest,
+    DATASET_JSON,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MANIFEST_CSV,
+    TEMP_MARK,
+    FileRecord,
+    ManifestRow,
+    write_json,
+    write_manifest,
 )
 from .plan import plan_shards
 from .segments import count_windows
@@ -55,9 +62,12 @@ def read_sources(
             problems.append(str(exc))
             continue
         samples = output_length(info, rate)
-        windows = count_windows(samples, config.window_samples, config.hop_samples,
-                                config.segment.pad)
-        sources.append(Source(name, inputs.path(name), info, samples, windows, labels.file_labels[i]))
+        windows = count_windows(
+            samples, config.window_samples, config.hop_samples, config.segment.pad
+        )
+        sources.append(
+            Source(name, inputs.path(name), info, samples, windows, labels.file_labels[i])
+        )
     if problems:
         raise InputError(f"{len(problems)} unreadable input file(s):\n" + "\n".join(problems))
     return sources
@@ -70,7 +80,9 @@ def prepare_output(out: Path, overwrite: bool) -> None:
     entries = sorted(out.iterdir()) if out.exists() else []
     if entries and not overwrite:
         raise OutputError(f"{out}: output folder is not empty (use --overwrite to replace it)")
-    foreign = [e.name for e in entries if e.name not in _DATASET_ENTRIES and TEMP_MARK not in e.name]
+    foreign = [
+        e.name for e in entries if e.name not in _DATASET_ENTRIES and TEMP_MARK not in e.name
+    ]
     if foreign:
         raise OutputError(f"{out}: will not overwrite, {foreign[0]} is not part of a dataset")
     # dataset.json goes first: from then on the folder no longer looks complete
@@ -95,8 +107,11 @@ def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
 def shard_attrs(config: Config, labels: LabelSet) -> dict[str, Any]:
     """Attributes that make each HDF5 shard self-describing."""
     attrs: dict[str, Any] = {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "tool": f"spectroprep {__version__}",
-        "label_kind": labels.kind, "classes": json.dumps(list(labels.classes)),
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "tool": f"spectroprep {__version__}",
+        "label_kind": labels.kind,
+        "classes": json.dumps(list(labels.classes)),
     }
     for section, values in config.to_dict().items():
         for key, value in values.items():
@@ -105,8 +120,12 @@ def shard_attrs(config: Config, labels: LabelSet) -> dict[str, Any]:
 
 
 def run_tasks(
-    tasks: Sequence[ShardTask], out: Path, config: Config, attrs: dict[str, Any],
-    jobs: int, progress: bool,
+    tasks: Sequence[ShardTask],
+    out: Path,
+    config: Config,
+    attrs: dict[str, Any],
+    jobs: int,
+    progress: bool,
 ) -> list[FileRecord]:
     """Run every shard task on ``jobs`` worker processes; records in shard order."""
     total = sum(t.n_examples for t in tasks)
@@ -121,12 +140,17 @@ def run_tasks(
     return [records[t.index] for t in tasks]
 
 
-def _indexed(task: ShardTask, out: Path, config: Config, attrs: dict[str, Any]) -> tuple[int, FileRecord]:
+def _indexed(
+    task: ShardTask, out: Path, config: Config, attrs: dict[str, Any]
+) -> tuple[int, FileRecord]:
     return task.index, run_task(task, out, config, attrs)
 
 
 def manifest_rows(
-    tasks: Iterable[ShardTask], records: Sequence[FileRecord], config: Config, labels: LabelSet,
+    tasks: Iterable[ShardTask],
+    records: Sequence[FileRecord],
+    config: Config,
+    labels: LabelSet,
     format_name: str,
 ) -> list[ManifestRow]:
     """One row per example in id order (which is the natural order of their paths)."""
@@ -139,11 +163,17 @@ def manifest_rows(
             for w in range(region.first, region.first + region.count):
                 example_id = task.first_example + row + 1
                 start = w * hop
-                rows.append(ManifestRow(
-                    example_id, fmt.example_path(record.path, row, example_id), row,
-                    labels.class_name(source.label), source.name, start / rate,
-                    min(window, source.samples - start) / rate,
-                ))
+                rows.append(
+                    ManifestRow(
+                        example_id,
+                        fmt.example_path(record.path, row, example_id),
+                        row,
+                        labels.class_name(source.label),
+                        source.name,
+                        start / rate,
+                        min(window, source.samples - start) / rate,
+                    )
+                )
                 row += 1
     return rows
 
@@ -153,8 +183,8 @@ def fingerprint(sources: Iterable[Source]) -> str:
     h = hashlib.sha256()
     for s in sources:
         i = s.info
-        line = f"{s.name}\t{s.path.stat().st_size}\t{i.frames}\t{i.sample_rate}\t{i.channels}\t{i.subtype}\n"
-        h.update(line.encode())
+        fields = (s.name, s.path.stat().st_size, i.frames, i.sample_rate, i.channels, i.subtype)
+        h.update(("\t".join(map(str, fields)) + "\n").encode())
     return h.hexdigest()
 
 
@@ -186,8 +216,10 @@ def build(
     label_set = resolve_labels(inputs, labels=labels, labels_from_folders=labels_from_folders)
     sources = read_sources(inputs, label_set, cfg, progress)
     if not any(s.windows for s in sources):
-        raise InputError(f"{audio}: no windows to build (every file is shorter than "
-                         f"segment.length with segment.pad = {cfg.segment.pad!r}, or empty)")
+        raise InputError(
+            f"{audio}: no windows to build (every file is shorter than "
+            f"segment.length with segment.pad = {cfg.segment.pad!r}, or empty)"
+        )
     prepare_output(out, overwrite)
 
     storage = cfg.storage
@@ -195,13 +227,18 @@ def build(
     tasks = make_tasks(sources, per_file)
     jobs = jobs or os.cpu_count() or 1
     records = run_tasks(tasks, out, cfg, shard_attrs(cfg, label_set), jobs, progress)
-    write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, storage.format))
+    write_manifest(
+        out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, storage.format)
+    )
     write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
     return out
 
 
 def describe(
-    config: Config, labels: LabelSet, sources: Sequence[Source], records: Sequence[FileRecord],
+    config: Config,
+    labels: LabelSet,
+    sources: Sequence[Source],
+    records: Sequence[FileRecord],
     command: Sequence[str] | None,
 ) -> dict[str, Any]:
     """The content of dataset.json."""

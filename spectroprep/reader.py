@@ -40,7 +40,7 @@ class Dataset:
 
     @property
     def label_kind(self) -> str:
-        """"single" (class ids) or "none" (unlabelled: labels are None)."""
+        """ "single" (class ids) or "none" (unlabelled: labels are None)."""
         return str(self.info["labels"]["kind"])
 
     @property
@@ -107,8 +107,10 @@ class Dataset:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"Dataset({str(self.path)!r}, examples={len(self)}, shape={self.shape}, "
-                f"classes={len(self.classes)}, format={self.config.storage.format!r})")
+        return (
+            f"Dataset({str(self.path)!r}, examples={len(self)}, shape={self.shape}, "
+            f"classes={len(self.classes)}, format={self.config.storage.format!r})"
+        )
 
 
 def open_dataset(path: str | Path) -> Dataset:

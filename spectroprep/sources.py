@@ -50,7 +50,9 @@ def find_inputs(audio: str | Path) -> Inputs:
             if p.is_file() and p.suffix[1:].lower() in exts and not p.name.startswith(".")
         ]
         if not names:
-            raise InputError(f"{audio}: no audio files found (looked for {', '.join(sorted(exts))})")
+            raise InputError(
+                f"{audio}: no audio files found (looked for {', '.join(sorted(exts))})"
+            )
         return Inputs(audio, tuple(natural_sorted(names)))
     if audio.is_file() and audio.suffix[1:].lower() in exts:
         return Inputs(audio.parent, (audio.name,))
@@ -89,7 +91,9 @@ def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str,
                 raise InputError(
                     f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(columns)})"
                 )
-            return [(reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader]
+            return [
+                (reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader
+            ]
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:

@@ -29,11 +29,13 @@ def summarize(ds: Dataset) -> dict[str, Any]:
 def format_summary(s: dict[str, Any]) -> str:
     """The summary as a few aligned lines."""
     classes = ", ".join(f"{name} {n}" for name, n in s["classes"].items()) or "unlabelled"
-    return "\n".join([
-        f"{s['path']} ({s['format']})",
-        f"  examples  {s['examples']} from {s['sources']} source file(s), "
-        f"{s['audio_seconds']:.1f} s of audio, in {s['files']} data file(s)",
-        f"  features  {s['shape'][0]} x {s['shape'][1]} {s['dtype']}",
-        f"  classes   {classes}",
-        f"  on disk   {s['bytes'] / 1e6:.1f} MB",
-    ])
+    return "\n".join(
+        [
+            f"{s['path']} ({s['format']})",
+            f"  examples  {s['examples']} from {s['sources']} source file(s), "
+            f"{s['audio_seconds']:.1f} s of audio, in {s['files']} data file(s)",
+            f"  features  {s['shape'][0]} x {s['shape'][1]} {s['dtype']}",
+            f"  classes   {classes}",
+            f"  on disk   {s['bytes'] / 1e6:.1f} MB",
+        ]
+    )

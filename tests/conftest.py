@@ -22,7 +22,12 @@ def signal(seconds: float, rate: int, seed: int = 0, channels: int = 1) -> np.nd
 
 
 def write_audio(
-    path: Path, seconds: float, rate: int, *, channels: int = 1, seed: int = 0,
+    path: Path,
+    seconds: float,
+    rate: int,
+    *,
+    channels: int = 1,
+    seed: int = 0,
     subtype: str | None = None,
 ) -> Path:
     """Write a test clip; the format follows the extension (16-bit PCM, Vorbis for .ogg)."""
@@ -54,8 +59,17 @@ def reference_default_power(windows: np.ndarray, rate: int = 16000) -> np.ndarra
     hann(400) periodic, 512-point FFT, hop 160, frames centred on t * 160 with
     zeros outside the window (boundary='zeros' pads nperseg // 2 = 200 samples)."""
     _, _, z = scipy.signal.stft(
-        windows, fs=rate, window="hann", nperseg=400, noverlap=240, nfft=512,
-        detrend=False, return_onesided=True, boundary="zeros", padded=False, scaling="spectrum",
+        windows,
+        fs=rate,
+        window="hann",
+        nperseg=400,
+        noverlap=240,
+        nfft=512,
+        detrend=False,
+        return_onesided=True,
+        boundary="zeros",
+        padded=False,
+        scaling="spectrum",
     )
     w = scipy.signal.get_window("hann", 400)
     return np.abs(z) ** 2 * w.sum() ** 2

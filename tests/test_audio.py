@@ -12,8 +12,14 @@ from spectroprep.errors import InputError
 
 @pytest.mark.parametrize(
     "rate, target, ext",
-    [(16000, 16000, "wav"), (44100, 16000, "flac"), (8000, 16000, "wav"),
-     (22050, 16000, "wav"), (48000, 8000, "flac"), (11025, 32000, "wav")],
+    [
+        (16000, 16000, "wav"),
+        (44100, 16000, "flac"),
+        (8000, 16000, "wav"),
+        (22050, 16000, "wav"),
+        (48000, 8000, "flac"),
+        (11025, 32000, "wav"),
+    ],
 )
 def test_any_region_equals_the_same_slice_of_a_whole_file_resample(tmp_path, rate, target, ext):
     path = write_audio(tmp_path / f"clip.{ext}", 3.3, rate, seed=7)

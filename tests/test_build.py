@@ -5,9 +5,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import soundfile as sf
 from conftest import (
-    assert_log_power_close, reference_audio, reference_default_power, reference_windows,
+    assert_log_power_close,
+    reference_audio,
+    reference_default_power,
+    reference_windows,
     write_audio,
 )
 
@@ -15,10 +17,22 @@ import spectroprep
 from spectroprep.errors import InputError, OutputError
 from spectroprep.layout import read_manifest
 
-NATURAL_ORDER = ["cat/clip1.flac", "cat/clip3.wav", "cat/clip20.wav",
-                 "dog/clip1.wav", "dog/clip2.flac", "dog/clip10.wav"]
-WINDOWS = {"cat/clip1.flac": 3, "cat/clip3.wav": 1, "cat/clip20.wav": 2,
-           "dog/clip1.wav": 3, "dog/clip2.flac": 2, "dog/clip10.wav": 1}
+NATURAL_ORDER = [
+    "cat/clip1.flac",
+    "cat/clip3.wav",
+    "cat/clip20.wav",
+    "dog/clip1.wav",
+    "dog/clip2.flac",
+    "dog/clip10.wav",
+]
+WINDOWS = {
+    "cat/clip1.flac": 3,
+    "cat/clip3.wav": 1,
+    "cat/clip20.wav": 2,
+    "dog/clip1.wav": 3,
+    "dog/clip2.flac": 2,
+    "dog/clip10.wav": 1,
+}
 
 
 def build(audio, out, **kwargs):
@@ -27,8 +41,11 @@ def build(audio, out, **kwargs):
 
 
 def checksums(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_matches_independent_computation(ds, audio_root: Path):
@@ -47,8 +64,13 @@ def assert_matches_independent_computation(ds, audio_root: Path):
 
 @pytest.mark.parametrize("fmt", ["hdf5", "npy"])
 def test_round_trip_matches_scipy_and_the_manifest(corpus, tmp_path, fmt):
-    out = build(corpus, tmp_path / "ds", labels_from_folders=True, format=fmt,
-                overrides=["storage.shard_examples=5", "storage.block_size=5"])
+    out = build(
+        corpus,
+        tmp_path / "ds",
+        labels_from_folders=True,
+        format=fmt,
+        overrides=["storage.shard_examples=5", "storage.block_size=5"],
+    )
     ds = spectroprep.open_dataset(out)
     assert len(ds) == sum(WINDOWS.values()) == 12
     assert ds.classes == ["cat", "dog"]
@@ -59,8 +81,9 @@ def test_round_trip_matches_scipy_and_the_manifest(corpus, tmp_path, fmt):
     assert [r.id for r in rows] == list(range(1, 13))
     assert list(dict.fromkeys(r.source for r in rows)) == NATURAL_ORDER
     assert [sum(r.source == s for r in rows) for s in NATURAL_ORDER] == list(WINDOWS.values())
-    assert [r.label for r in rows] == [s.split("/")[0] for s in NATURAL_ORDER
-                                       for _ in range(WINDOWS[s])]
+    assert [r.label for r in rows] == [
+        s.split("/")[0] for s in NATURAL_ORDER for _ in range(WINDOWS[s])
+    ]
     # starts and real-audio durations of cat/clip1.flac (3.0 s) and dog/clip2.flac (1.2 s)
     assert [(r.start, r.duration) for r in rows[:3]] == [(0.0, 1.0), (1.0, 1.0), (2.0, 1.0)]
     clip2 = [(r.start, r.duration) for r in rows if r.source == "dog/clip2.flac"]
@@ -81,13 +104,22 @@ def test_round_trip_matches_scipy_and_the_manifest(corpus, tmp_path, fmt):
     assert info["counts"]["examples"] == 12
     assert info["counts"]["per_class"] == {"cat": 6, "dog": 6}
     assert [f["examples"] for f in info["files"]] == [5, 5, 2]
-    assert info["files"][0]["path"] == ("shards/shard-00000.h5" if fmt == "hdf5" else "blocks/block-1")
+    assert info["files"][0]["path"] == (
+        "shards/shard-00000.h5" if fmt == "hdf5" else "blocks/block-1"
+    )
 
 
 def test_hdf5_layout_is_chunked_compressed_and_self_describing(corpus, tmp_path):
-    out = build(corpus, tmp_path / "ds", labels_from_folders=True,
-                overrides=["storage.compression=gzip:1", "storage.chunk_examples=2",
-                           "storage.dtype=float16"])
+    out = build(
+        corpus,
+        tmp_path / "ds",
+        labels_from_folders=True,
+        overrides=[
+            "storage.compression=gzip:1",
+            "storage.chunk_examples=2",
+            "storage.dtype=float16",
+        ],
+    )
     with h5py.File(out / "shards" / "shard-00000.h5") as h5:
         features = h5["features"]
         assert features.shape == (12, 257, 101) and features.dtype == np.float16
@@ -103,15 +135,24 @@ def test_hdf5_layout_is_chunked_compressed_and_self_describing(corpus, tmp_path)
 @pytest.mark.parametrize("codec", ["lzf", "blosc2-lz4", "blosc2-zstd:3"])
 def test_every_codec_reads_back_what_none_wrote(corpus, tmp_path, codec):
     plain = spectroprep.open_dataset(build(corpus, tmp_path / "none", labels_from_folders=True))
-    packed = spectroprep.open_dataset(build(corpus, tmp_path / "packed", labels_from_folders=True,
-                                            overrides=[f"storage.compression={codec}"]))
+    packed = spectroprep.open_dataset(
+        build(
+            corpus,
+            tmp_path / "packed",
+            labels_from_folders=True,
+            overrides=[f"storage.compression={codec}"],
+        )
+    )
     np.testing.assert_array_equal(packed.get_batch(range(12))[0], plain.get_batch(range(12))[0])
 
 
 @pytest.mark.parametrize("fmt", ["hdf5", "npy"])
 def test_output_is_byte_identical_for_any_number_of_jobs(corpus, tmp_path, fmt):
-    args = dict(labels_from_folders=True, format=fmt,
-                overrides=["storage.shard_examples=3", "storage.block_size=3"])
+    args = dict(
+        labels_from_folders=True,
+        format=fmt,
+        overrides=["storage.shard_examples=3", "storage.block_size=3"],
+    )
     one = build(corpus, tmp_path / "one", **args, jobs=1)
     two = build(corpus, tmp_path / "two", **args, jobs=2)
     sums_one, sums_two = checksums(one), checksums(two)
@@ -119,10 +160,13 @@ def test_output_is_byte_identical_for_any_number_of_jobs(corpus, tmp_path, fmt):
     assert sums_one == sums_two
 
 
-@pytest.mark.parametrize("pad, lengths, expected", [
-    ("zero", [0.4, 1.0, 2.3, 3.0], [1, 1, 3, 3]),
-    ("drop", [0.4, 1.0, 2.3, 3.0], [0, 1, 2, 3]),
-])
+@pytest.mark.parametrize(
+    "pad, lengths, expected",
+    [
+        ("zero", [0.4, 1.0, 2.3, 3.0], [1, 1, 3, 3]),
+        ("drop", [0.4, 1.0, 2.3, 3.0], [0, 1, 2, 3]),
+    ],
+)
 def test_window_counts_for_known_lengths(tmp_path, pad, lengths, expected):
     audio = tmp_path / "audio"
     for i, seconds in enumerate(lengths, start=1):
@@ -137,8 +181,9 @@ def test_window_counts_for_known_lengths(tmp_path, pad, lengths, expected):
 def test_overlapping_windows_and_seed_recipe(tmp_path):
     audio = tmp_path / "audio"
     write_audio(audio / "a.wav", 2.0, 16000, seed=1)  # resampled to 8 kHz
-    ds = spectroprep.open_dataset(build(audio, tmp_path / "ds", config="seed-8k",
-                                        overrides=["segment.hop=0.5"]))
+    ds = spectroprep.open_dataset(
+        build(audio, tmp_path / "ds", config="seed-8k", overrides=["segment.hop=0.5"])
+    )
     assert len(ds) == 3 and ds.shape == (257, 400)
     rows = read_manifest(ds.path / "manifest.csv")
     assert [r.start for r in rows] == [0.0, 0.5, 1.0]
@@ -146,8 +191,10 @@ def test_overlapping_windows_and_seed_recipe(tmp_path):
 
 def test_labels_from_csv_and_from_a_listing(corpus, tmp_path):
     labels = tmp_path / "labels.csv"
-    labels.write_text("path,label\n" + "".join(f"{s},{'bark' if 'dog' in s else 'meow'}\n"
-                                               for s in reversed(NATURAL_ORDER)))
+    labels.write_text(
+        "path,label\n"
+        + "".join(f"{s},{'bark' if 'dog' in s else 'meow'}\n" for s in reversed(NATURAL_ORDER))
+    )
     ds = spectroprep.open_dataset(build(corpus, tmp_path / "a", labels=labels))
     assert ds.classes == ["bark", "meow"]
     _, y = ds.get_batch(range(len(ds)))
@@ -165,7 +212,9 @@ def test_label_problems_are_caught_before_anything_is_written(corpus, tmp_path):
     out = tmp_path / "ds"
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\ncat/clip1.flac,cat\nghost.wav,cat\n")
-    with pytest.raises(InputError, match=r"labels\.csv: 1 labelled file\(s\) are not among.*ghost\.wav"):
+    with pytest.raises(
+        InputError, match=r"labels\.csv: 1 labelled file\(s\) are not among.*ghost\.wav"
+    ):
         build(corpus, out, labels=labels)
     labels.write_text("path,label\ncat/clip1.flac,cat\n")
     with pytest.raises(InputError, match=r"clip3\.wav: no label in .*labels\.csv \(5 input file"):
@@ -190,7 +239,9 @@ def test_input_problems_are_clear(tmp_path):
     write_audio(audio / "clip1.wav", 0.5, 16000)
     (audio / "clip2.wav").write_text("not audio")
     (audio / "clip3.flac").write_bytes(b"")
-    with pytest.raises(InputError, match=r"2 unreadable input file\(s\):\n.*clip2\.wav.*\n.*clip3\.flac"):
+    with pytest.raises(
+        InputError, match=r"2 unreadable input file\(s\):\n.*clip2\.wav.*\n.*clip3\.flac"
+    ):
         build(audio, tmp_path / "ds")
     with pytest.raises(InputError, match=r"every file is shorter than segment\.length"):
         build(audio / "clip1.wav", tmp_path / "ds", overrides=["segment.pad=drop"])
@@ -216,14 +267,32 @@ def test_refuses_a_non_empty_output_unless_overwriting_a_dataset(corpus, tmp_pat
 def test_a_few_hundred_files_of_mixed_formats_and_rates(tmp_path):
     """Acceptance: every example of a 240-file build equals scipy on its source audio."""
     audio = tmp_path / "audio"
-    kinds = [("wav", 16000, 1), ("flac", 44100, 1), ("wav", 8000, 2), ("flac", 22050, 2),
-             ("ogg", 48000, 1), ("aiff", 11025, 1), ("wav", 32000, 1), ("flac", 16000, 2)]
+    kinds = [
+        ("wav", 16000, 1),
+        ("flac", 44100, 1),
+        ("wav", 8000, 2),
+        ("flac", 22050, 2),
+        ("ogg", 48000, 1),
+        ("aiff", 11025, 1),
+        ("wav", 32000, 1),
+        ("flac", 16000, 2),
+    ]
     for i in range(240):
         ext, rate, channels = kinds[i % len(kinds)]
-        write_audio(audio / f"group{i % 3}" / f"clip{i}.{ext}", 0.3 + (i % 7) * 0.35, rate,
-                    channels=channels, seed=i)
-    out = build(audio, tmp_path / "ds", labels_from_folders=True, jobs=2,
-                overrides=["storage.shard_examples=64"])
+        write_audio(
+            audio / f"group{i % 3}" / f"clip{i}.{ext}",
+            0.3 + (i % 7) * 0.35,
+            rate,
+            channels=channels,
+            seed=i,
+        )
+    out = build(
+        audio,
+        tmp_path / "ds",
+        labels_from_folders=True,
+        jobs=2,
+        overrides=["storage.shard_examples=64"],
+    )
     ds = spectroprep.open_dataset(out)
     assert len(ds) > 240 and len(ds.files) > 4
     assert_matches_independent_computation(ds, audio)

@@ -39,23 +39,43 @@ def test_reflect_padding_matches_scipys_even_extension(tmp_path):
     cfg = load_config(None, ["spectrogram.pad_mode=reflect", "spectrogram.scale=linear"])
     windows = _windows_from_file(write_audio(tmp_path / "c.wav", 2.0, 16000, seed=13), 16000)
     ours = spectrogram(windows, cfg.spectrogram, 16000)
-    _, _, z = scipy.signal.stft(windows.astype(np.float64), window="hann", nperseg=400,
-                                noverlap=240, nfft=512, boundary="even", padded=False,
-                                detrend=False, scaling="spectrum")
+    _, _, z = scipy.signal.stft(
+        windows.astype(np.float64),
+        window="hann",
+        nperseg=400,
+        noverlap=240,
+        nfft=512,
+        boundary="even",
+        padded=False,
+        detrend=False,
+        scaling="spectrum",
+    )
     power = np.abs(z) ** 2 * scipy.signal.get_window("hann", 400).sum() ** 2
     np.testing.assert_allclose(ours, power, rtol=2e-4, atol=2e-6 * power.max())
 
 
 @pytest.mark.parametrize("scaling", ["density", "spectrum"])
 def test_magnitude_and_scaling_match_scipy_spectrogram(tmp_path, scaling):
-    overrides = ["spectrogram.center=false", "spectrogram.power=1", "spectrogram.scale=linear",
-                 f"spectrogram.scaling={scaling}", "spectrogram.window=hamming"]
+    overrides = [
+        "spectrogram.center=false",
+        "spectrogram.power=1",
+        "spectrogram.scale=linear",
+        f"spectrogram.scaling={scaling}",
+        "spectrogram.window=hamming",
+    ]
     cfg = load_config(None, overrides)
     windows = _windows_from_file(write_audio(tmp_path / "c.wav", 2.0, 16000, seed=14), 16000)
     ours = spectrogram(windows, cfg.spectrogram, 16000)
-    _, _, s = scipy.signal.spectrogram(windows.astype(np.float64), fs=16000, window="hamming",
-                                       nperseg=400, noverlap=240, nfft=512, detrend=False,
-                                       scaling=scaling)
+    _, _, s = scipy.signal.spectrogram(
+        windows.astype(np.float64),
+        fs=16000,
+        window="hamming",
+        nperseg=400,
+        noverlap=240,
+        nfft=512,
+        detrend=False,
+        scaling=scaling,
+    )
     assert ours.shape == s.shape == (2, 257, 98)
     np.testing.assert_allclose(ours, np.sqrt(s), rtol=2e-4, atol=2e-4 * np.sqrt(s).max())
 
@@ -69,8 +89,9 @@ def test_short_frames_use_the_dft_matrix_and_still_match_rfft():
     ours = spectrogram(windows, short, 16000)
     frames = windows.reshape(5, 100, 32).astype(np.float64) * scipy.signal.get_window("hann", 32)
     expected = np.abs(np.fft.rfft(frames, n=512, axis=-1)) ** 2
-    np.testing.assert_allclose(ours, expected.transpose(0, 2, 1), rtol=1e-4,
-                               atol=1e-5 * expected.max())
+    np.testing.assert_allclose(
+        ours, expected.transpose(0, 2, 1), rtol=1e-4, atol=1e-5 * expected.max()
+    )
 
 
 def test_standardize_handles_silence():
@@ -79,4 +100,6 @@ def test_standardize_handles_silence():
     s = standardize(x)
     assert not s[0].any()
     assert abs(s[1].mean()) < 1e-6 and abs(s[1].std() - 1) < 1e-5
-    assert np.isfinite(spectrogram(x[:, :100].repeat(80, axis=1), load_config("seed-8k").spectrogram, 8000)).all()
+    assert np.isfinite(
+        spectrogram(x[:, :100].repeat(80, axis=1), load_config("seed-8k").spectrogram, 8000)
+    ).all()

@@ -63,4 +63,6 @@ def get_format(name: str) -> Format:
     try:
         return FORMATS[name]
     except KeyError:
-        raise DatasetError(f"unknown storage format {name!r} (known: {', '.join(FORMATS)})") from None
+        raise DatasetError(
+            f"unknown storage format {name!r} (known: {', '.join(FORMATS)})"
+        ) from None

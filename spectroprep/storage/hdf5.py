@@ -54,7 +54,11 @@ def compression_options(storage: StorageConfig) -> dict[str, Any]:
     if codec == "lzf":
         return {"compression": "lzf", "shuffle": storage.shuffle}
     if codec == "gzip":
-        return {"compression": "gzip", "compression_opts": int(level or 4), "shuffle": storage.shuffle}
+        return {
+            "compression": "gzip",
+            "compression_opts": int(level or 4),
+            "shuffle": storage.shuffle,
+        }
     plugin = _load_blosc2_filters()
     shuffle = plugin.Blosc2.SHUFFLE if storage.shuffle else plugin.Blosc2.NOFILTER
     cname = codec.removeprefix("blosc2-")
@@ -81,8 +85,12 @@ def write(
     with atomic_path(final) as tmp, h5py.File(tmp, "w") as h5:
         # track_times=False keeps the bytes identical from run to run
         h5.create_dataset(
-            "features", data=data, chunks=(min(storage.chunk_examples, n), bins, frames),
-            fletcher32=True, track_times=False, **compression_options(storage),
+            "features",
+            data=data,
+            chunks=(min(storage.chunk_examples, n), bins, frames),
+            fletcher32=True,
+            track_times=False,
+            **compression_options(storage),
         )
         h5.create_dataset("labels", data=labels, track_times=False)
         h5.create_dataset(

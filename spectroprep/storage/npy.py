@@ -47,8 +47,9 @@ def write(
         for row, example in enumerate(data):
             np.save(tmp / Path(example_path("", row, first_id + row)).name, example)
         np.save(tmp / LABELS_FILE, labels)
-    return FileRecord(rel, len(data), sum(p.stat().st_size for p in final.iterdir()),
-                      sha256_path(final))
+    return FileRecord(
+        rel, len(data), sum(p.stat().st_size for p in final.iterdir()), sha256_path(final)
+    )
 
 
 class Reader:

@@ -1,0 +1,69 @@
+import json
+
+from click.testing import CliRunner
+
+import spectroprep
+from spectroprep.cli import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_build_then_info(corpus, tmp_path):
+    out = tmp_path / "ds"
+    args = [
+        "build",
+        corpus,
+        "--out",
+        out,
+        "--labels-from-folders",
+        "--quiet",
+        "--jobs",
+        2,
+        "--set",
+        "storage.shard_examples=5",
+        "--format",
+        "npy",
+    ]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "wrote 12 examples" in result.output
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["provenance"]["command"] == ["spectroprep", *map(str, args)]
+    assert info["config"]["storage"]["format"] == "npy"
+    assert info["config"]["storage"]["shard_examples"] == 5
+    assert len(spectroprep.open_dataset(out)) == 12
+
+    result = run("info", out)
+    assert result.exit_code == 0
+    assert "12 from 6 source file(s)" in result.output and "cat 6, dog 6" in result.output
+    summary = json.loads(run("info", out, "--json").output)
+    assert summary["examples"] == 12 and summary["shape"] == [257, 101]
+
+
+def test_errors_are_one_line_with_exit_code_1(corpus, tmp_path):
+    result = run("build", tmp_path / "missing", "--out", tmp_path / "ds")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: {tmp_path / 'missing'}: no such folder or file"
+    ]
+
+    result = run("build", corpus, "--out", tmp_path / "ds", "--set", "spectrogram.nfft=1")
+    assert result.exit_code == 1
+    assert "unknown key(s) spectrogram.nfft" in result.output
+    assert "Traceback" not in result.output
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    result = run("build", corpus, "--out", tmp_path / "full")
+    assert result.exit_code == 1 and "not empty (use --overwrite" in result.output
+
+    result = run("info", tmp_path / "full")
+    assert result.exit_code == 1 and "not a complete spectroprep dataset" in result.output
+
+
+def test_usage_errors_exit_2(corpus, tmp_path):
+    assert run("build", corpus).exit_code == 2  # --out missing
+    assert run("build", corpus, "--out", tmp_path / "d", "--format", "zarr").exit_code == 2
+    assert run("build", corpus, "--out", tmp_path / "d", "--jobs", 0).exit_code == 2
