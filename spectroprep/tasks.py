@@ -16,7 +16,7 @@ import numpy as np
 from .audio import AudioInfo, read_region
 from .config import Config
 from .features import feature_shape, spectrogram
-from .layout import FileRecord
+from .layout import FileRecord, atomic_path, sha256_path, tree_size
 from .plan import Region
 from .segments import cut_windows, region_span
 from .storage import get_format
@@ -67,6 +67,9 @@ def run_task(task: ShardTask, root: Path, config: Config, attrs: Mapping[str, An
         labels[row : row + region.count] = source.label
         row += region.count
     fmt = get_format(config.storage.format)
-    return fmt.write(
-        root, task.index, features, labels, task.first_example + 1, attrs, config.storage
-    )
+    rel = fmt.file_name(task.index)
+    final = root / rel
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(final) as tmp:
+        fmt.write(tmp, features, labels, task.first_example + 1, attrs, config.storage)
+    return FileRecord(rel, task.n_examples, tree_size(final), sha256_path(final))

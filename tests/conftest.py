@@ -54,20 +54,20 @@ def reference_windows(x: np.ndarray, window: int, hop: int, count: int) -> np.nd
     return np.stack([padded[i * hop : i * hop + window] for i in range(count)])
 
 
-def reference_default_power(windows: np.ndarray, rate: int = 16000) -> np.ndarray:
+def reference_default_power(windows: np.ndarray, boundary: str = "zeros") -> np.ndarray:
     """Power spectrogram of configs/default.toml by scipy.signal.stft:
     hann(400) periodic, 512-point FFT, hop 160, frames centred on t * 160 with
-    zeros outside the window (boundary='zeros' pads nperseg // 2 = 200 samples)."""
+    zeros outside the window (boundary='zeros' pads nperseg // 2 = 200 samples;
+    'even' mirrors the signal as pad_mode = "reflect" does)."""
     _, _, z = scipy.signal.stft(
         windows,
-        fs=rate,
         window="hann",
         nperseg=400,
         noverlap=240,
         nfft=512,
         detrend=False,
         return_onesided=True,
-        boundary="zeros",
+        boundary=boundary,
         padded=False,
         scaling="spectrum",
     )

@@ -45,14 +45,15 @@ class Format(Protocol):
 
     def write(
         self,
-        root: Path,
-        index: int,
+        path: Path,
         features: np.ndarray,
         labels: np.ndarray,
         first_id: int,
         attrs: Mapping[str, Any],
         storage: StorageConfig,
-    ) -> FileRecord: ...
+    ) -> None:
+        """Write one data file (or block folder) at ``path``, which does not exist yet."""
+        ...
 
 
 FORMATS: dict[str, Format] = {"hdf5": hdf5, "npy": npy}  # type: ignore[dict-item]

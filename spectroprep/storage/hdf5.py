@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import StorageConfig
 from ..errors import ConfigError
-from ..layout import FileRecord, atomic_path, sha256_path
+from ..layout import FileRecord
 
 _MAX_OPEN = 64  # open shard handles kept per process
 
@@ -67,22 +67,18 @@ def compression_options(storage: StorageConfig) -> dict[str, Any]:
 
 
 def write(
-    root: Path,
-    index: int,
+    path: Path,
     features: np.ndarray,
     labels: np.ndarray,
     first_id: int,
     attrs: Mapping[str, Any],
     storage: StorageConfig,
-) -> FileRecord:
-    """Write one shard under a temp name and rename it into place."""
-    rel = file_name(index)
-    final = root / rel
-    final.parent.mkdir(parents=True, exist_ok=True)
+) -> None:
+    """Write one shard file at ``path``."""
     # numpy's float16 conversion is ~4x faster than HDF5's (PERFORMANCE.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n, bins, frames = data.shape
-    with atomic_path(final) as tmp, h5py.File(tmp, "w") as h5:
+    with h5py.File(path, "w") as h5:
         # track_times=False keeps the bytes identical from run to run
         h5.create_dataset(
             "features",
@@ -93,12 +89,10 @@ def write(
             **compression_options(storage),
         )
         h5.create_dataset("labels", data=labels, track_times=False)
-        h5.create_dataset(
-            "example_id", data=np.arange(first_id, first_id + n, dtype=np.int64), track_times=False
-        )
+        ids = np.arange(first_id, first_id + n, dtype=np.int64)
+        h5.create_dataset("example_id", data=ids, track_times=False)
         for key, value in attrs.items():
             h5.attrs[key] = value
-    return FileRecord(rel, n, final.stat().st_size, sha256_path(final))
 
 
 class Reader:

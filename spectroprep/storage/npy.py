@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..config import StorageConfig
-from ..layout import FileRecord, atomic_path, sha256_path
+from ..layout import FileRecord
 
 LABELS_FILE = "labels.npy"
 
@@ -29,27 +29,18 @@ def example_path(file: str, row: int, example_id: int) -> str:
 
 
 def write(
-    root: Path,
-    index: int,
+    path: Path,
     features: np.ndarray,
     labels: np.ndarray,
     first_id: int,
     attrs: Mapping[str, Any],
     storage: StorageConfig,
-) -> FileRecord:
-    """Write one block folder under a temp name and rename it into place."""
-    rel = file_name(index)
-    final = root / rel
-    final.parent.mkdir(parents=True, exist_ok=True)
-    data = np.asarray(features, dtype=storage.dtype)
-    with atomic_path(final) as tmp:
-        tmp.mkdir()
-        for row, example in enumerate(data):
-            np.save(tmp / Path(example_path("", row, first_id + row)).name, example)
-        np.save(tmp / LABELS_FILE, labels)
-    return FileRecord(
-        rel, len(data), sum(p.stat().st_size for p in final.iterdir()), sha256_path(final)
-    )
+) -> None:
+    """Write one block folder at ``path``."""
+    path.mkdir()
+    for row, example in enumerate(np.asarray(features, dtype=storage.dtype)):
+        np.save(path / Path(example_path("", row, first_id + row)).name, example)
+    np.save(path / LABELS_FILE, labels)
 
 
 class Reader:
