@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,30 +152,26 @@ def manifest_rows(
     config: Config,
     labels: LabelSet,
     format_name: str,
-) -> list[ManifestRow]:
-    """One row per example in id order (which is the natural order of their paths)."""
+) -> Iterator[ManifestRow]:
+    """One row per example in id order (the natural order of their paths), streamed."""
     fmt = get_format(format_name)
     rate, window, hop = config.audio.sample_rate, config.window_samples, config.hop_samples
-    rows = []
     for task, record in zip(tasks, records, strict=True):
         row = 0
         for source, region in task.parts:
             for w in range(region.first, region.first + region.count):
                 example_id = task.first_example + row + 1
                 start = w * hop
-                rows.append(
-                    ManifestRow(
-                        example_id,
-                        fmt.example_path(record.path, row, example_id),
-                        row,
-                        labels.class_name(source.label),
-                        source.name,
-                        start / rate,
-                        min(window, source.samples - start) / rate,
-                    )
+                yield ManifestRow(
+                    example_id,
+                    fmt.example_path(record.path, row, example_id),
+                    row,
+                    labels.class_name(source.label),
+                    source.name,
+                    start / rate,
+                    min(window, source.samples - start) / rate,
                 )
                 row += 1
-    return rows
 
 
 def fingerprint(sources: Iterable[Source]) -> str:
