@@ -8,38 +8,31 @@ that uses joblib and tqdm.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from . import __version__
 from .audio import output_length, probe
 from .config import Config, load_config
+from .describe import describe, manifest_rows, shard_attrs
 from .errors import InputError, OutputError
-from .features import feature_shape
-from .labels import NO_LABEL, LabelSet, resolve_labels
+from .labels import LabelSet, resolve_labels
 from .layout import (
     DATASET_JSON,
-    FORMAT_NAME,
-    FORMAT_VERSION,
     MANIFEST_CSV,
     TEMP_MARK,
     FileRecord,
-    ManifestRow,
     write_json,
     write_manifest,
 )
 from .plan import plan_shards
 from .segments import count_windows
 from .sources import Inputs, find_inputs
-from .storage import get_format
 from .tasks import ShardTask, Source, run_task
 
 _DATASET_ENTRIES = {DATASET_JSON, MANIFEST_CSV, "shards", "blocks", "rejected.csv"}
@@ -104,21 +97,6 @@ def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
     ]
 
 
-def shard_attrs(config: Config, labels: LabelSet) -> dict[str, Any]:
-    """Attributes that make each HDF5 shard self-describing."""
-    attrs: dict[str, Any] = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "tool": f"spectroprep {__version__}",
-        "label_kind": labels.kind,
-        "classes": json.dumps(list(labels.classes)),
-    }
-    for section, values in config.to_dict().items():
-        for key, value in values.items():
-            attrs[f"{section}.{key}"] = json.dumps(value) if isinstance(value, list) else value
-    return attrs
-
-
 def run_tasks(
     tasks: Sequence[ShardTask],
     out: Path,
@@ -144,44 +122,6 @@ def _indexed(
     task: ShardTask, out: Path, config: Config, attrs: dict[str, Any]
 ) -> tuple[int, FileRecord]:
     return task.index, run_task(task, out, config, attrs)
-
-
-def manifest_rows(
-    tasks: Iterable[ShardTask],
-    records: Sequence[FileRecord],
-    config: Config,
-    labels: LabelSet,
-    format_name: str,
-) -> Iterator[ManifestRow]:
-    """One row per example in id order (the natural order of their paths), streamed."""
-    fmt = get_format(format_name)
-    rate, window, hop = config.audio.sample_rate, config.window_samples, config.hop_samples
-    for task, record in zip(tasks, records, strict=True):
-        row = 0
-        for source, region in task.parts:
-            for w in range(region.first, region.first + region.count):
-                example_id = task.first_example + row + 1
-                start = w * hop
-                yield ManifestRow(
-                    example_id,
-                    fmt.example_path(record.path, row, example_id),
-                    row,
-                    labels.class_name(source.label),
-                    source.name,
-                    start / rate,
-                    min(window, source.samples - start) / rate,
-                )
-                row += 1
-
-
-def fingerprint(sources: Iterable[Source]) -> str:
-    """sha256 of every input's name, size and header: changes when the inputs do."""
-    h = hashlib.sha256()
-    for s in sources:
-        i = s.info
-        fields = (s.name, s.path.stat().st_size, i.frames, i.sample_rate, i.channels, i.subtype)
-        h.update(("\t".join(map(str, fields)) + "\n").encode())
-    return h.hexdigest()
 
 
 def build(
@@ -228,41 +168,3 @@ def build(
     )
     write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
     return out
-
-
-def describe(
-    config: Config,
-    labels: LabelSet,
-    sources: Sequence[Source],
-    records: Sequence[FileRecord],
-    command: Sequence[str] | None,
-) -> dict[str, Any]:
-    """The content of dataset.json."""
-    per_class = dict.fromkeys(labels.classes, 0)
-    for source in sources:
-        if source.label != NO_LABEL:
-            per_class[labels.classes[source.label]] += source.windows
-    bins, frames = feature_shape(config.window_samples, config.spectrogram)
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "config": config.to_dict(),
-        "features": {"shape": [bins, frames], "dtype": config.storage.dtype},
-        "labels": {"kind": labels.kind, "classes": list(labels.classes)},
-        "counts": {
-            "examples": sum(r.examples for r in records),
-            "files": len(records),
-            "sources": len(sources),
-            "per_class": per_class,
-        },
-        "files": [r.to_dict() for r in records],
-        "provenance": {
-            "tool": f"spectroprep {__version__}",
-            "command": list(command) if command is not None else None,
-            "inputs": {
-                "files": len(sources),
-                "seconds": round(sum(s.info.seconds for s in sources), 6),
-                "fingerprint": fingerprint(sources),
-            },
-        },
-    }
