@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/mypy spectroprep
 
 bench: install
-	@echo "no benchmarks yet"
+	$(BIN)/python benchmarks/build_throughput.py bench-work
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ pickles without handles, so it can be handed to multi-process data loaders.
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class Dataset:
         self.config = Config.from_dict(self.info["config"], str(self.path / "dataset.json"))
         self.files = [FileRecord(**f) for f in self.info["files"]]
         self._starts = np.r_[0, np.cumsum([f.examples for f in self.files])].astype(np.int64)
+        self._first_rows = self._starts.tolist()
         fmt = get_format(self.config.storage.format)
         self._reader = fmt.Reader(self.path, self.files, self.config.storage)
         self._labels: np.ndarray | None = None
@@ -93,8 +95,14 @@ class Dataset:
     def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
         if not isinstance(index, int | np.integer):
             raise TypeError(f"index must be an integer, not {type(index).__name__}")
-        x, y = self.get_batch([index])
-        return x[0], None if y is None else y[0]
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} examples")
+        i = int(index) % n
+        file = bisect.bisect_right(self._first_rows, i) - 1  # lean path: no numpy set-up
+        x = self._reader.read(file, np.array([i - self._first_rows[file]]))[0]
+        labels = self.labels
+        return x, None if labels is None else labels[i]
 
     def close(self) -> None:
         """Close any open files (they reopen on the next read)."""

@@ -102,27 +102,30 @@ class Reader:
         self._paths = [root / f.path for f in files]
         if storage.compression.startswith("blosc2"):
             _load_blosc2_filters()
-        self._open: OrderedDict[int, h5py.File] = OrderedDict()
+        # the open /features datasets: looking one up by name costs more than a read
+        self._open: OrderedDict[int, h5py.Dataset] = OrderedDict()
         self._pid = os.getpid()
 
-    def _file(self, file: int) -> h5py.File:
+    def _features(self, file: int) -> h5py.Dataset:
         if self._pid != os.getpid():
             # inherited through fork: never share HDF5 handles between processes
             self._open = OrderedDict()
             self._pid = os.getpid()
-        h5 = self._open.get(file)
-        if h5 is None:
-            h5 = h5py.File(self._paths[file], "r")
-            self._open[file] = h5
+        ds = self._open.get(file)
+        if ds is None:
+            ds = h5py.File(self._paths[file], "r")["features"]
+            self._open[file] = ds
             if len(self._open) > _MAX_OPEN:
-                self._open.popitem(last=False)[1].close()
+                self._open.popitem(last=False)[1].file.close()
         else:
             self._open.move_to_end(file)
-        return h5
+        return ds
 
     def read(self, file: int, rows: np.ndarray) -> np.ndarray:
         """Features of ascending ``rows``, read as contiguous runs (no fancy indexing)."""
-        ds = self._file(file)["features"]
+        ds = self._features(file)
+        if len(rows) == 1:
+            return ds[rows[0] : rows[0] + 1]
         out = np.empty((len(rows), *ds.shape[1:]), dtype=ds.dtype)
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1
         for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
@@ -130,11 +133,11 @@ class Reader:
         return out
 
     def labels(self, file: int) -> np.ndarray:
-        return np.asarray(self._file(file)["labels"][()])
+        return np.asarray(self._features(file).file["labels"][()])
 
     def close(self) -> None:
-        for h5 in self._open.values():
-            h5.close()
+        for ds in self._open.values():
+            ds.file.close()
         self._open.clear()
 
     def __getstate__(self) -> dict[str, Any]:
