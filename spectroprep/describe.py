@@ -36,10 +36,9 @@ def manifest_rows(
     records: Sequence[FileRecord],
     config: Config,
     labels: LabelSet,
-    format_name: str,
 ) -> Iterator[ManifestRow]:
     """One row per example in id order (the natural order of their paths), streamed."""
-    fmt = get_format(format_name)
+    fmt = get_format(config.storage.format)
     rate, window, hop = config.audio.sample_rate, config.window_samples, config.hop_samples
     for task, record in zip(tasks, records, strict=True):
         row = 0

@@ -1,7 +1,9 @@
 """Log-spectrograms of many equal-length windows at once (pure numpy/scipy).
 
 Frames of all windows in a small batch are windowed and transformed together;
-there is no Python loop per window or per frame.
+there is no Python loop per window or per frame. Every large array is allocated
+once per call and reused batch after batch: fresh multi-megabyte temporaries
+made each batch cost page faults that slowed the whole computation 2-4x.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import get_window
 
 from .config import SpectrogramConfig
+from .errors import ConfigError
 
 # About 8-10 windows per rfft call is fastest: bigger batches fall out of cache
 # (PERFORMANCE.md).
@@ -32,6 +35,12 @@ def feature_shape(window_samples: int, spec: SpectrogramConfig) -> tuple[int, in
     return spec.n_bins, frame_count(window_samples, spec)
 
 
+def _uses_dft_matrix(spec: SpectrogramConfig) -> bool:
+    # A frame much shorter than n_fft (the 8 kHz recipe: 20 of 512) is cheaper
+    # as a matrix product than as a zero-padded FFT (2.7x, PERFORMANCE.md).
+    return spec.win_length * 8 <= spec.n_fft
+
+
 @lru_cache(maxsize=8)
 def _window(window: str | tuple[str | float, ...], length: int) -> np.ndarray:
     return get_window(window, length).astype(np.float32)
@@ -47,25 +56,6 @@ def _dft_matrix(window: str | tuple[str | float, ...], length: int, n_fft: int) 
     return np.hstack([w * np.cos(phase), -w * np.sin(phase)]).astype(np.float32)
 
 
-def _power_spectrum(frames: np.ndarray, spec: SpectrogramConfig) -> np.ndarray:
-    """|DFT|^2 of (..., win_length) frames, zero-padded to n_fft -> (..., bins)."""
-    bins = spec.n_bins
-    # A frame much shorter than n_fft (the 8 kHz recipe: 20 of 512) is cheaper
-    # as a matrix product than as a zero-padded FFT (2.7x, PERFORMANCE.md).
-    if spec.win_length * 8 <= spec.n_fft:
-        flat = np.ascontiguousarray(frames).reshape(-1, spec.win_length)  # 2-D: one BLAS call
-        prod = (flat @ _dft_matrix(spec.window, spec.win_length, spec.n_fft)).reshape(
-            *frames.shape[:-1], 2 * bins
-        )
-        re, im = prod[..., :bins], prod[..., bins:]
-    else:
-        z = scipy.fft.rfft(frames * _window(spec.window, spec.win_length), n=spec.n_fft, axis=-1)
-        re, im = z.real, z.imag
-    power = re * re
-    power += im * im
-    return power
-
-
 def _scale_factor(spec: SpectrogramConfig, sample_rate: int) -> np.ndarray | None:
     """Per-bin factor of scipy's one-sided 'density'/'spectrum' scaling, or None."""
     if spec.scaling == "none":
@@ -78,57 +68,110 @@ def _scale_factor(spec: SpectrogramConfig, sample_rate: int) -> np.ndarray | Non
     return factor.astype(np.float32)
 
 
-def standardize(windows: np.ndarray) -> np.ndarray:
-    """Each row to zero mean and unit variance (a silent row only loses its mean)."""
-    x = windows.astype(np.float32, copy=True)
+def _standardize_rows(x: np.ndarray) -> None:
+    """In place: each row to zero mean and unit variance (a silent row only loses its mean)."""
     x -= x.mean(axis=-1, keepdims=True)
     std = x.std(axis=-1, keepdims=True)
     std[std == 0] = 1
     x /= std
+
+
+def standardize(windows: np.ndarray) -> np.ndarray:
+    """Each row to zero mean and unit variance (a silent row only loses its mean)."""
+    x = np.array(windows, dtype=np.float32)
+    _standardize_rows(x)
     return x
 
 
-def _frames(windows: np.ndarray, spec: SpectrogramConfig, n_frames: int) -> np.ndarray:
-    """(n, n_frames, win_length) view of the frames of each window, padded if centred."""
-    if spec.center:
-        # librosa pads n_fft // 2 and centres the window inside the n_fft frame
-        left = spec.n_fft // 2 - (spec.n_fft - spec.win_length) // 2
-        right = max(
-            0, (n_frames - 1) * spec.hop_length + spec.win_length - left - windows.shape[-1]
-        )
-        windows = np.pad(
-            windows,
-            ((0, 0), (left, right)),
-            mode="reflect" if spec.pad_mode == "reflect" else "constant",
-        )
-    return sliding_window_view(windows, spec.win_length, axis=-1)[:, :: spec.hop_length][
-        :, :n_frames
-    ]
+class _Workspace:
+    """Buffers for one batch of windows, reused for every batch of a call."""
+
+    def __init__(self, spec: SpectrogramConfig, samples: int, n_frames: int) -> None:
+        self.spec = spec
+        self.samples = samples
+        self.n_frames = n_frames
+        if spec.center:
+            # librosa pads n_fft // 2 and centres the window inside the n_fft frame
+            self.left = spec.n_fft // 2 - (spec.n_fft - spec.win_length) // 2
+            needed = (n_frames - 1) * spec.hop_length + spec.win_length
+            self.right = max(0, needed - self.left - samples)
+        else:
+            self.left = self.right = 0
+        # zeros stay in the padding (constant mode) and past win_length (the FFT's zero-padding)
+        self.signal = np.zeros((_BATCH, self.left + samples + self.right), np.float32)
+        frame_width = spec.win_length if _uses_dft_matrix(spec) else spec.n_fft
+        self.frames = np.zeros((_BATCH, n_frames, frame_width), np.float32)
+        self.power = np.empty((_BATCH, n_frames, spec.n_bins), np.float32)
+        self.scratch = np.empty_like(self.power)
+        if spec.center and spec.pad_mode == "reflect":
+            if max(self.left, self.right) >= samples:
+                raise ConfigError(
+                    f"spectrogram.pad_mode = 'reflect': padding {self.left} samples needs "
+                    f"segments longer than {samples} samples"
+                )
+            self.reflect_left = np.arange(self.left, 0, -1) + self.left
+            self.reflect_right = self.left + samples - 2 - np.arange(self.right)
+
+    def load(self, windows: np.ndarray) -> np.ndarray:
+        """Copy a batch of windows in, pad it, and return its (b, frames, width) frames."""
+        b, spec = len(windows), self.spec
+        signal = self.signal[:b]
+        middle = signal[:, self.left : self.left + self.samples]
+        middle[...] = windows
+        if spec.standardize:
+            _standardize_rows(middle)
+        if spec.center and spec.pad_mode == "reflect":
+            signal[:, : self.left] = signal[:, self.reflect_left]
+            signal[:, self.left + self.samples :] = signal[:, self.reflect_right]
+        view = sliding_window_view(signal, spec.win_length, axis=-1)[:, :: spec.hop_length]
+        frames = self.frames[:b]
+        frames[..., : spec.win_length] = view[:, : self.n_frames]
+        if spec.detrend == "constant":
+            body = frames[..., : spec.win_length]
+            body -= body.mean(axis=-1, keepdims=True)
+        return frames
+
+    def power_spectrum(self, frames: np.ndarray) -> np.ndarray:
+        """|DFT|^2 of the frames -> (b, frames, bins), in the workspace."""
+        spec, bins = self.spec, self.spec.n_bins
+        b = len(frames)
+        power = self.power[:b]
+        if _uses_dft_matrix(spec):
+            flat = frames.reshape(-1, spec.win_length)  # 2-D: one BLAS call
+            prod = (flat @ _dft_matrix(spec.window, spec.win_length, spec.n_fft)).reshape(
+                b, self.n_frames, 2 * bins
+            )
+            re, im = prod[..., :bins], prod[..., bins:]
+            scratch = self.scratch[:b]
+            np.multiply(re, re, out=power)
+            np.multiply(im, im, out=scratch)
+            power += scratch
+        else:
+            frames[..., : spec.win_length] *= _window(spec.window, spec.win_length)
+            # |z| then squared, into the workspace: 2x faster than re*re + im*im
+            # on strided views of a complex array
+            np.abs(scipy.fft.rfft(frames, axis=-1), out=power)
+            np.square(power, out=power)
+        return power
 
 
 def spectrogram(
     windows: np.ndarray, spec: SpectrogramConfig, sample_rate: int, out: np.ndarray | None = None
 ) -> np.ndarray:
     """Features of (n, samples) windows -> (n, bins, frames) float32 (into ``out`` if given)."""
-    windows = np.asarray(windows, dtype=np.float32)
     n, samples = windows.shape
     bins, n_frames = feature_shape(samples, spec)
     if out is None:
         out = np.empty((n, bins, n_frames), dtype=np.float32)
+    work = _Workspace(spec, samples, n_frames)
     factor = _scale_factor(spec, sample_rate)
     for lo in range(0, n, _BATCH):
-        batch = windows[lo : lo + _BATCH]
-        if spec.standardize:
-            batch = standardize(batch)
-        frames = _frames(batch, spec, n_frames)
-        if spec.detrend == "constant":
-            frames = frames - frames.mean(axis=-1, keepdims=True)
-        power = _power_spectrum(frames, spec)  # (b, frames, bins)
+        power = work.power_spectrum(work.load(windows[lo : lo + _BATCH]))
         if factor is not None:
             power *= factor
         if spec.power == 1:
             np.sqrt(power, out=power)
-        out[lo : lo + len(batch)] = power.transpose(0, 2, 1)
+        out[lo : lo + len(power)] = power.transpose(0, 2, 1)
     if spec.scale == "log":
         out += np.float32(spec.eps)
         np.log(out, out=out)

@@ -163,8 +163,6 @@ def build(
     tasks = make_tasks(sources, per_file)
     jobs = jobs or os.cpu_count() or 1
     records = run_tasks(tasks, out, cfg, shard_attrs(cfg, label_set), jobs, progress)
-    write_manifest(
-        out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, storage.format)
-    )
+    write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set))
     write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
     return out
