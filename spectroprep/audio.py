@@ -23,6 +23,10 @@ from .errors import InputError
 # (PERFORMANCE.md) and the same values (libsndfile also divides by 2**15).
 _INT16_SCALE = np.float32(2.0**-15)
 
+# libsndfile's seek in these codecs can land some samples off (Vorbis: 48), so
+# such files are decoded from their start and the head is discarded.
+_INEXACT_SEEK = {"VORBIS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"}
+
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -68,17 +72,19 @@ def _decode(path: Path, info: AudioInfo, start: int, stop: int, mono: str | int)
     if mono != "mean" and int(mono) >= info.channels:
         raise InputError(f"{path}: audio.mono = {mono} but the file has {info.channels} channel(s)")
     as_int16 = info.subtype == "PCM_16"
+    first = 0 if info.subtype in _INEXACT_SEEK else start
     try:
         with sf.SoundFile(str(path)) as f:
-            f.seek(start)
-            data = f.read(stop - start, dtype="int16" if as_int16 else "float32", always_2d=True)
+            f.seek(first)
+            data = f.read(stop - first, dtype="int16" if as_int16 else "float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise InputError(f"{path}: cannot decode audio ({_reason(exc)})") from exc
-    if len(data) != stop - start:
+    if len(data) != stop - first:
         raise InputError(
-            f"{path}: audio ends at frame {start + len(data)}, "
+            f"{path}: audio ends at frame {first + len(data)}, "
             f"but the header promises {info.frames} frames (truncated file?)"
         )
+    data = data[start - first :]
     if mono == "mean":
         samples = data[:, 0] if info.channels == 1 else data.mean(axis=1, dtype=np.float32)
     else:

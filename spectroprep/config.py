@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scipy.signal import get_window
+
 from .errors import ConfigError
 
 COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
+LEVELS = {"gzip": range(0, 10), "blosc2-zstd": range(0, 10)}
 
 
 def presets_dir() -> Path:
@@ -37,13 +40,14 @@ def _fail(section: str, key: str, value: object, why: str) -> ConfigError:
 
 def _check_choice(section: str, key: str, value: object, choices: Iterable[object]) -> None:
     choices = tuple(choices)
-    if value not in choices:
+    # bools are ints to Python (True == 1): never let one pass as a number
+    if isinstance(value, bool) or value not in choices:
         raise _fail(section, key, value, f"must be one of {', '.join(map(repr, choices))}")
 
 
 def _check_positive(section: str, key: str, value: object, *, integer: bool = False) -> None:
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, kind) or not 0 < value < math.inf:
         raise _fail(section, key, value, f"must be a positive {'integer' if integer else 'number'}")
 
 
@@ -112,8 +116,15 @@ class SpectrogramConfig:
             raise _fail(sec, "win_length", self.win_length, f"must be <= n_fft ({self.n_fft})")
         if isinstance(self.window, list):
             object.__setattr__(self, "window", tuple(self.window))
-        if not isinstance(self.window, str | tuple) or not self.window:
-            raise _fail(sec, "window", self.window, 'must be a name or a list like ["tukey", 0.25]')
+        try:
+            get_window(self.window, self.win_length)
+        except (ValueError, TypeError) as exc:
+            raise _fail(
+                sec,
+                "window",
+                self.window,
+                f'not a scipy.signal.get_window spec such as "hann" or ["tukey", 0.25] ({exc})',
+            ) from None
         _check_bool(sec, "center", self.center)
         _check_choice(sec, "pad_mode", self.pad_mode, ("constant", "reflect"))
         _check_choice(sec, "detrend", self.detrend, ("none", "constant"))
@@ -146,9 +157,14 @@ class StorageConfig:
         _check_choice(sec, "dtype", self.dtype, ("float32", "float16"))
         codec, _, level = str(self.compression).partition(":")
         _check_choice(sec, "compression", codec, COMPRESSIONS)
-        if level and (codec not in ("gzip", "blosc2-zstd") or not level.isdigit()):
+        if level and (codec not in LEVELS or not level.isdigit()):
             raise _fail(
                 sec, "compression", self.compression, "only gzip:N and blosc2-zstd:N take a level"
+            )
+        if level and int(level) not in LEVELS[codec]:
+            levels = LEVELS[codec]
+            raise _fail(
+                sec, "compression", self.compression, f"level must be {levels[0]} to {levels[-1]}"
             )
         _check_bool(sec, "shuffle", self.shuffle)
         for key in ("chunk_examples", "shard_examples", "block_size"):
@@ -175,17 +191,25 @@ class Config:
     def __post_init__(self) -> None:
         rate = self.audio.sample_rate
         for key in ("length", "hop"):
-            samples = getattr(self.segment, key) * rate
-            if not math.isclose(samples, round(samples), abs_tol=1e-6):
+            seconds = getattr(self.segment, key)
+            samples = seconds * rate
+            if samples < 1 or not math.isclose(samples, round(samples), abs_tol=1e-6):
                 raise _fail(
                     "segment",
                     key,
-                    getattr(self.segment, key),
-                    f"must be a whole number of samples at {rate} Hz",
+                    seconds,
+                    f"must be a whole number (>= 1) of samples at {rate} Hz",
                 )
-        frame = self.spectrogram.win_length
-        if not self.spectrogram.center and frame > self.window_samples:
-            raise _fail("spectrogram", "win_length", frame, "is longer than one segment")
+        spec = self.spectrogram
+        if not spec.center and spec.win_length > self.window_samples:
+            raise _fail("spectrogram", "win_length", spec.win_length, "is longer than one segment")
+        if spec.center and spec.pad_mode == "reflect" and spec.n_fft // 2 >= self.window_samples:
+            raise _fail(
+                "spectrogram",
+                "pad_mode",
+                spec.pad_mode,
+                f"needs segments longer than n_fft / 2 ({spec.n_fft // 2} samples)",
+            )
 
     @property
     def window_samples(self) -> int:
@@ -218,8 +242,14 @@ class Config:
             for key, field in fields.items():
                 if field.type == "float" and type(values[key]) is int:
                     values[key] = float(values[key])
-            sections[name] = section_cls(**values)
-        return cls(**sections)
+            try:
+                sections[name] = section_cls(**values)
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: {exc}") from None
+        try:
+            return cls(**sections)
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (TOML/JSON types only), the inverse of ``from_dict``."""

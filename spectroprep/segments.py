@@ -10,13 +10,15 @@ def count_windows(n_samples: int, window: int, hop: int, pad: str) -> int:
     """Windows of ``window`` samples every ``hop`` samples in a signal of ``n_samples``.
 
     With ``pad="zero"`` one more, zero-padded window covers audio left after the
-    last full window (so any non-empty file gives at least one window); with
-    ``pad="drop"`` that audio is dropped.
+    last full window, if the next window start still lies inside the signal (so
+    any non-empty file gives at least one window); with ``pad="drop"`` that
+    audio is dropped.
     """
     if n_samples <= 0:
         return 0
     full = 0 if n_samples < window else (n_samples - window) // hop + 1
-    if pad == "zero" and (full == 0 or (full - 1) * hop + window < n_samples):
+    uncovered = full == 0 or (full - 1) * hop + window < n_samples
+    if pad == "zero" and uncovered and full * hop < n_samples:
         return full + 1
     return full
 

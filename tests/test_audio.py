@@ -34,6 +34,21 @@ def test_any_region_equals_the_same_slice_of_a_whole_file_resample(tmp_path, rat
         np.testing.assert_allclose(region, whole[start:stop], atol=2e-6)
 
 
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
+@pytest.mark.parametrize("target", [44100, 16000])
+def test_a_region_is_exactly_the_same_slice_of_a_whole_file_read(tmp_path, ext, target):
+    # 20 s of Vorbis: libsndfile's seek lands 48 samples off near the end
+    path = write_audio(tmp_path / f"long.{ext}", 20.0, 44100, seed=9)
+    info = probe(path)
+    audio = AudioConfig(sample_rate=target, mono="mean")
+    n = output_length(info, target)
+    whole = read_region(path, info, 0, n, audio)
+    for start, stop in [(n - 4410, n), (n // 3, n // 3 + 999), (7, 4000), (n - 1, n)]:
+        np.testing.assert_array_equal(
+            read_region(path, info, start, stop, audio), whole[start:stop]
+        )
+
+
 def test_pcm16_fast_path_gives_libsndfiles_float_values(tmp_path):
     path = write_audio(tmp_path / "clip.wav", 0.5, 16000, seed=1)
     info = probe(path)

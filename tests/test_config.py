@@ -63,7 +63,17 @@ def test_integer_values_are_accepted_for_float_keys():
         ("storage.compression=lzf:3", "only gzip:N and blosc2-zstd:N take a level"),
         ("spectrogram.win_length=1024", "must be <= n_fft"),
         ("segment.length=-1", "must be a positive number"),
-        ("segment.length=0.00001", "whole number of samples"),
+        ("segment.length=0.00001", "whole number (>= 1) of samples"),
+        ("segment.hop=1e-11", "whole number (>= 1) of samples"),
+        ("segment.length=inf", "must be a positive number"),
+        ("spectrogram.eps=inf", "must be a positive number"),
+        ("spectrogram.power=true", "must be one of 1, 2"),
+        ("spectrogram.window=foo", "not a scipy.signal.get_window spec"),
+        ('spectrogram.window=[["tukey", 0.25]]', "not a scipy.signal.get_window spec"),
+        ('spectrogram.window=["tukey", "x"]', "not a scipy.signal.get_window spec"),
+        ("storage.compression=gzip:99", "level must be 0 to 9"),
+        ("storage.compression=blosc2-zstd:10", "level must be 0 to 9"),
+        ("audio.mono=[0]", 'must be "mean" or a channel index'),
         ("spectrogram.center=maybe", "must be true or false"),
         ("audio.sample_rate=16000.5", "must be a positive integer"),
         ("storage.shard_examples=0", "must be a positive integer"),
@@ -73,6 +83,20 @@ def test_integer_values_are_accepted_for_float_keys():
 def test_bad_values_are_errors_that_name_the_key(override, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_config(None, [override])
+
+
+def test_reflect_padding_needs_segments_longer_than_half_a_frame():
+    with pytest.raises(ConfigError, match=r"pad_mode = 'reflect': needs segments longer"):
+        load_config(None, ["spectrogram.pad_mode=reflect", "segment.length=0.01"])
+
+
+def test_a_bad_value_in_a_file_names_the_file(tmp_path: Path):
+    path = tmp_path / "c.toml"
+    path.write_text('[spectrogram]\nn_fft = "512"\n')
+    with pytest.raises(
+        ConfigError, match=r"c\.toml: spectrogram\.n_fft = '512': must be a positive"
+    ):
+        load_config(path)
 
 
 def test_unknown_key_in_a_file_names_the_file(tmp_path: Path):

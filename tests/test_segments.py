@@ -20,16 +20,23 @@ from spectroprep.segments import count_windows, cut_windows, region_span
         (220, 100, 50, "zero", 4),  # full at 0, 50, 100; one partial at 150 covers the rest
         (220, 100, 50, "drop", 3),
         (200, 100, 50, "zero", 3),
+        (150, 100, 200, "zero", 1),  # hop > window: the next start (200) is past the end
+        (250, 100, 200, "zero", 2),  # ... here it is inside: one padded window at 200
+        (250, 100, 200, "drop", 1),
+        (120, 100, 200, "drop", 1),
     ],
 )
 def test_count_windows(samples, window, hop, pad, expected):
     assert count_windows(samples, window, hop, pad) == expected
 
 
-def test_zero_padding_covers_all_audio_and_every_window_starts_inside():
-    for samples in range(1, 400, 7):
-        n = count_windows(samples, 100, 30, "zero")
-        assert (n - 1) * 30 < samples <= (n - 1) * 30 + 100
+@pytest.mark.parametrize("hop", [30, 100, 170])
+def test_every_window_starts_inside_and_zero_padding_reaches_the_end(hop):
+    for samples in range(1, 600, 7):
+        n = count_windows(samples, 100, hop, "zero")
+        assert (n - 1) * hop < samples  # the last window starts inside the audio
+        if hop <= 100:
+            assert samples <= (n - 1) * hop + 100  # and, without gaps, reaches its end
 
 
 def test_cut_windows_pads_with_zeros():
