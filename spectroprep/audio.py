@@ -67,10 +67,15 @@ def output_length(info: AudioInfo, rate_out: int) -> int:
     return -(-info.frames * up // down)
 
 
-def _decode(path: Path, info: AudioInfo, start: int, stop: int, mono: str | int) -> np.ndarray:
-    """Frames [start, stop) of the file, mixed to one float32 channel."""
+def check_channels(path: Path, info: AudioInfo, mono: str | int) -> None:
+    """Raise InputError if ``audio.mono`` picks a channel the file does not have."""
     if mono != "mean" and int(mono) >= info.channels:
         raise InputError(f"{path}: audio.mono = {mono} but the file has {info.channels} channel(s)")
+
+
+def _decode(path: Path, info: AudioInfo, start: int, stop: int, mono: str | int) -> np.ndarray:
+    """Frames [start, stop) of the file, mixed to one float32 channel."""
+    check_channels(path, info, mono)
     as_int16 = info.subtype == "PCM_16"
     first = 0 if info.subtype in _INEXACT_SEEK else start
     try:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .errors import SpectroprepError
+from .layout import REJECTED_CSV
 from .pipeline import build
 from .reader import open_dataset
 from .summary import format_summary, summarize
@@ -110,6 +111,12 @@ def build_command(
         command=click.get_current_context().meta["argv"],
     )
     ds = open_dataset(out)
+    rejected = ds.info["counts"]["rejected"]
+    if rejected:
+        click.echo(
+            f"warning: {rejected} input file(s) gave no examples, listed in {out / REJECTED_CSV}",
+            err=True,
+        )
     click.echo(f"wrote {len(ds)} examples to {out}", err=quiet)
 
 

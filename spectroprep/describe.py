@@ -68,6 +68,16 @@ def fingerprint(sources: Iterable[Source]) -> str:
     return h.hexdigest()
 
 
+def rejected_rows(sources: Iterable[Source], config: Config) -> list[tuple[str, str]]:
+    """(source, reason) for every input that yields no example."""
+    too_short = f"shorter than one window (segment.length {config.segment.length} s, pad = drop)"
+    return [
+        (s.name, "no audio frames" if s.info.frames == 0 else too_short)
+        for s in sources
+        if s.windows == 0
+    ]
+
+
 def describe(
     config: Config,
     labels: LabelSet,
@@ -90,7 +100,8 @@ def describe(
         "counts": {
             "examples": sum(r.examples for r in records),
             "files": len(records),
-            "sources": len(sources),
+            "sources": sum(1 for s in sources if s.windows),
+            "rejected": sum(1 for s in sources if not s.windows),
             "per_class": per_class,
         },
         "files": [r.to_dict() for r in records],

@@ -24,6 +24,8 @@ FORMAT_VERSION = 1
 DATASET_JSON = "dataset.json"
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_COLUMNS = ("id", "path", "index", "label", "source", "start", "duration")
+REJECTED_CSV = "rejected.csv"
+REJECTED_COLUMNS = ("path", "reason")
 TEMP_MARK = ".tmp-"
 
 
@@ -79,6 +81,14 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def check_inside(root: Path, rel: str) -> Path:
+    """``root / rel``, refusing any path that leads out of the dataset folder."""
+    path = root / rel
+    if Path(rel).is_absolute() or not path.resolve().is_relative_to(root.resolve()):
+        raise DatasetError(f"{root}: {rel} points outside the dataset folder")
+    return path
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically, keys in a fixed order, ending in a newline."""
     with atomic_path(path) as tmp:
@@ -104,23 +114,28 @@ def read_dataset_json(root: Path) -> dict[str, Any]:
     return info
 
 
-def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
-    """Write manifest.csv atomically, rows as given (callers pass natural order)."""
+def _write_csv(path: Path, columns: tuple[str, ...], rows: Iterable[Iterable[object]]) -> None:
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(MANIFEST_COLUMNS)
-        for row in rows:
-            writer.writerow(
-                (
-                    row.id,
-                    row.path,
-                    row.index,
-                    row.label,
-                    row.source,
-                    f"{row.start:.6f}",
-                    f"{row.duration:.6f}",
-                )
-            )
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
+def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
+    """Write manifest.csv atomically, rows as given (callers pass natural order)."""
+    _write_csv(
+        path,
+        MANIFEST_COLUMNS,
+        (
+            (r.id, r.path, r.index, r.label, r.source, f"{r.start:.6f}", f"{r.duration:.6f}")
+            for r in rows
+        ),
+    )
+
+
+def write_rejected(path: Path, rows: Iterable[tuple[str, str]]) -> None:
+    """Write rejected.csv: inputs that gave no examples, with the reason."""
+    _write_csv(path, REJECTED_COLUMNS, rows)
 
 
 def read_manifest(path: Path) -> list[ManifestRow]:

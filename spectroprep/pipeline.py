@@ -9,7 +9,6 @@ that uses joblib and tqdm.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,25 @@ from typing import Any
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from .audio import output_length, probe
+from .audio import check_channels, output_length, probe
 from .config import Config, load_config
-from .describe import describe, manifest_rows, shard_attrs
-from .errors import InputError, OutputError
+from .describe import describe, manifest_rows, rejected_rows, shard_attrs
+from .errors import InputError
 from .labels import LabelSet, resolve_labels
 from .layout import (
     DATASET_JSON,
     MANIFEST_CSV,
-    TEMP_MARK,
+    REJECTED_CSV,
     FileRecord,
     write_json,
     write_manifest,
+    write_rejected,
 )
+from .output import output_folder
 from .plan import plan_shards
 from .segments import count_windows
 from .sources import Inputs, find_inputs
 from .tasks import ShardTask, Source, run_task
-
-_DATASET_ENTRIES = {DATASET_JSON, MANIFEST_CSV, "shards", "blocks", "rejected.csv"}
 
 
 def read_sources(
@@ -51,6 +50,7 @@ def read_sources(
     for i, name in enumerate(names):
         try:
             info = probe(inputs.path(name))
+            check_channels(inputs.path(name), info, config.audio.mono)
         except InputError as exc:
             problems.append(str(exc))
             continue
@@ -64,28 +64,6 @@ def read_sources(
     if problems:
         raise InputError(f"{len(problems)} unreadable input file(s):\n" + "\n".join(problems))
     return sources
-
-
-def prepare_output(out: Path, overwrite: bool) -> None:
-    """Make ``out`` ready: empty, or (with ``overwrite``) cleared of an earlier dataset only."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder")
-    entries = sorted(out.iterdir()) if out.exists() else []
-    if entries and not overwrite:
-        raise OutputError(f"{out}: output folder is not empty (use --overwrite to replace it)")
-    foreign = [
-        e.name for e in entries if e.name not in _DATASET_ENTRIES and TEMP_MARK not in e.name
-    ]
-    if foreign:
-        raise OutputError(f"{out}: will not overwrite, {foreign[0]} is not part of a dataset")
-    # dataset.json goes first: from then on the folder no longer looks complete
-    (out / DATASET_JSON).unlink(missing_ok=True)
-    for entry in entries:
-        if entry.is_dir():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
@@ -156,13 +134,16 @@ def build(
             f"{audio}: no windows to build (every file is shorter than "
             f"segment.length with segment.pad = {cfg.segment.pad!r}, or empty)"
         )
-    prepare_output(out, overwrite)
-
     storage = cfg.storage
     per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
     tasks = make_tasks(sources, per_file)
-    jobs = jobs or os.cpu_count() or 1
-    records = run_tasks(tasks, out, cfg, shard_attrs(cfg, label_set), jobs, progress)
-    write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set))
-    write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
+    with output_folder(out, overwrite):
+        records = run_tasks(
+            tasks, out, cfg, shard_attrs(cfg, label_set), jobs or os.cpu_count() or 1, progress
+        )
+        write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set))
+        rejected = rejected_rows(sources, cfg)
+        if rejected:
+            write_rejected(out / REJECTED_CSV, rejected)
+        write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
     return out

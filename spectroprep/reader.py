@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .config import Config
-from .layout import FileRecord, read_dataset_json
+from .layout import FileRecord, check_inside, read_dataset_json
 from .storage import get_format
 
 
@@ -25,6 +25,8 @@ class Dataset:
         self.info: dict[str, Any] = read_dataset_json(self.path)
         self.config = Config.from_dict(self.info["config"], str(self.path / "dataset.json"))
         self.files = [FileRecord(**f) for f in self.info["files"]]
+        for record in self.files:
+            check_inside(self.path, record.path)
         self._starts = np.r_[0, np.cumsum([f.examples for f in self.files])].astype(np.int64)
         self._first_rows = self._starts.tolist()
         fmt = get_format(self.config.storage.format)
@@ -68,7 +70,10 @@ class Dataset:
         return int(self._starts[-1])
 
     def _positions(self, indices: Any) -> np.ndarray:
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = np.asarray(indices).reshape(-1)
+        if idx.size and (idx.dtype == np.bool_ or not np.issubdtype(idx.dtype, np.integer)):
+            raise TypeError(f"indices must be integers, not {idx.dtype}")
+        idx = idx.astype(np.int64, copy=False)
         n = len(self)
         if idx.size and (idx.min() < -n or idx.max() >= n):
             bad = idx[(idx < -n) | (idx >= n)][0]
@@ -93,7 +98,7 @@ class Dataset:
         return out, None if labels is None else labels[idx]
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
-        if not isinstance(index, int | np.integer):
+        if isinstance(index, bool | np.bool_) or not isinstance(index, int | np.integer):
             raise TypeError(f"index must be an integer, not {type(index).__name__}")
         n = len(self)
         if not -n <= index < n:

@@ -85,15 +85,20 @@ def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str,
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
-            columns = reader.fieldnames or []
-            missing = [c for c in required if c not in columns]
-            if missing:
-                raise InputError(
-                    f"{path}: missing column(s) {', '.join(missing)} (header: {','.join(columns)})"
-                )
-            return [
-                (reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader
-            ]
+            try:
+                columns = reader.fieldnames or []
+                missing = [c for c in required if c not in columns]
+                if missing:
+                    raise InputError(
+                        f"{path}: missing column(s) {', '.join(missing)} "
+                        f"(header: {','.join(columns)})"
+                    )
+                return [
+                    (reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader
+                ]
+            except csv.Error as exc:
+                # line_num counts the lines completed before the bad one
+                raise InputError(f"{path}:{reader.line_num + 1}: not valid CSV ({exc})") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:

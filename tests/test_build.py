@@ -1,3 +1,4 @@
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -144,6 +145,10 @@ def test_every_codec_reads_back_what_none_wrote(corpus, tmp_path, codec):
         )
     )
     np.testing.assert_array_equal(packed.get_batch(range(12))[0], plain.get_batch(range(12))[0])
+    filters = {"lzf": "lzf", "blosc2-lz4": "32026", "blosc2-zstd:3": "32026"}  # 32026: Blosc2
+    with h5py.File(packed.path / packed.files[0].path) as h5:
+        assert filters[codec] in h5["features"]._filters
+    assert packed.files[0].bytes < plain.files[0].bytes
 
 
 @pytest.mark.parametrize("fmt", ["hdf5", "npy"])
@@ -247,6 +252,60 @@ def test_input_problems_are_clear(tmp_path):
         build(audio / "clip1.wav", tmp_path / "ds", overrides=["segment.pad=drop"])
     with pytest.raises(InputError, match=r"clip1\.wav: not UTF-8 text"):
         build(audio / "clip1.wav", tmp_path / "ds", labels=audio / "clip1.wav")
+
+
+def test_overwrite_never_deletes_files_a_build_did_not_write(corpus, tmp_path):
+    out = tmp_path / "proj"
+    (out / "blocks").mkdir(parents=True)
+    (out / "blocks" / "notes.txt").write_text("precious")
+    (out / "manifest.csv").write_text("mine")
+    with pytest.raises(OutputError, match=r"will not overwrite, blocks/notes\.txt is not part"):
+        build(corpus, out, overwrite=True)
+    assert (out / "blocks" / "notes.txt").read_text() == "precious"
+    assert (out / "manifest.csv").read_text() == "mine"
+
+
+def test_a_failed_overwrite_puts_the_old_dataset_back(corpus, tmp_path):
+    out = build(corpus, tmp_path / "ds", labels_from_folders=True)
+    before = checksums(out)
+    # truncated after the header pass: only the worker decoding it finds out
+    clip = corpus / "cat" / "clip1.flac"
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"clip1\.flac: (cannot decode audio|audio ends at)"):
+        build(corpus, out, labels_from_folders=True, format="npy", overwrite=True)
+    assert checksums(out) == before
+    assert len(spectroprep.open_dataset(out)) == 12
+
+
+def test_output_that_is_a_file_is_refused(corpus, tmp_path):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(OutputError, match=r"afile/sub: cannot prepare the output folder"):
+        build(corpus, tmp_path / "afile" / "sub")
+    with pytest.raises(OutputError, match=r"afile: exists and is not a folder"):
+        build(corpus, tmp_path / "afile")
+
+
+def test_inputs_without_examples_are_listed_in_rejected_csv(tmp_path):
+    audio = tmp_path / "audio"
+    write_audio(audio / "clip1.wav", 1.5, 16000)
+    write_audio(audio / "clip2.wav", 0.5, 16000)
+    write_audio(audio / "clip3.wav", 0.0, 16000)
+    out = build(audio, tmp_path / "ds", overrides=["segment.pad=drop"])
+    with (out / "rejected.csv").open(newline="") as f:
+        rejected = list(csv.DictReader(f))
+    assert [r["path"] for r in rejected] == ["clip2.wav", "clip3.wav"]
+    assert rejected[0]["reason"] == "shorter than one window (segment.length 1.0 s, pad = drop)"
+    assert rejected[1]["reason"] == "no audio frames"
+    info = json.loads((out / "dataset.json").read_text())
+    assert (info["counts"]["sources"], info["counts"]["rejected"]) == (1, 2)
+    padded = build(audio, tmp_path / "padded")  # pad = zero keeps clip2, still not clip3
+    assert (padded / "rejected.csv").read_text().splitlines()[1:] == ["clip3.wav,no audio frames"]
+
+
+def test_a_channel_the_file_lacks_is_caught_in_the_header_pass(corpus, tmp_path):
+    with pytest.raises(InputError, match=r"5 unreadable.*\n.*clip3\.wav: audio\.mono = 1 but"):
+        build(corpus, tmp_path / "ds", overrides=["audio.mono=1"])
+    assert not (tmp_path / "ds").exists()
 
 
 def test_refuses_a_non_empty_output_unless_overwriting_a_dataset(corpus, tmp_path):

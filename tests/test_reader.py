@@ -1,3 +1,4 @@
+import json
 import multiprocessing
 import pickle
 
@@ -48,6 +49,12 @@ def test_bad_indices(dataset):
         dataset.get_batch([0, -13])
     with pytest.raises(TypeError, match="index must be an integer"):
         dataset["a"]
+    with pytest.raises(TypeError, match="index must be an integer"):
+        dataset[True]
+    with pytest.raises(TypeError, match="indices must be integers, not float64"):
+        dataset.get_batch([1.9, 0.2])
+    with pytest.raises(TypeError, match="indices must be integers, not bool"):
+        dataset.get_batch(np.array([False, True]))
 
 
 def test_pickles_without_open_files_and_reads_the_same(dataset):
@@ -83,6 +90,15 @@ def test_reads_in_child_processes_after_the_parent_has_read(dataset, method):
 def test_params_and_repr(dataset):
     assert dataset.params["audio"]["sample_rate"] == 16000
     assert "examples=12" in repr(dataset)
+
+
+def test_data_file_paths_may_not_leave_the_dataset(dataset, tmp_path):
+    info = dataset.info | {"files": [dict(dataset.info["files"][0], path="../outside.h5")]}
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "dataset.json").write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match=r"\.\./outside\.h5 points outside the dataset folder"):
+        spectroprep.open_dataset(copy)
 
 
 def test_an_incomplete_or_foreign_folder_is_refused(tmp_path):

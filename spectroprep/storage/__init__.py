@@ -6,6 +6,7 @@ always knows which module wrote the data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +39,7 @@ class Format(Protocol):
     """What a storage module provides."""
 
     Reader: type[Reader]
+    OWNED: re.Pattern[str]  # relative paths (posix) of everything the format writes
 
     def file_name(self, index: int) -> str: ...
 

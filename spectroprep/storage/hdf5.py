@@ -8,6 +8,7 @@ so HDF5 itself reports a corrupted chunk when it is read.
 from __future__ import annotations
 
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..errors import ConfigError
 from ..layout import FileRecord
 
 _MAX_OPEN = 64  # open shard handles kept per process
+OWNED = re.compile(r"shards(/shard-\d+\.h5)?")  # what this format writes
 
 
 def file_name(index: int) -> str:

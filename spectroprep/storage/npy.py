@@ -6,6 +6,7 @@ Numbers are unpadded, hence the natural sort everywhere. Files load with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from ..config import StorageConfig
 from ..layout import FileRecord
 
 LABELS_FILE = "labels.npy"
+OWNED = re.compile(r"blocks(/block-\d+(/(id-\d+|labels)\.npy)?)?")  # what this format writes
 
 
 def file_name(index: int) -> str:

@@ -1,0 +1,79 @@
+"""The output folder of a build: refuse to clobber, and replace an old dataset safely.
+
+With ``overwrite``, an earlier dataset is moved aside, not deleted, until the
+new one is complete: a build that fails or is interrupted puts it back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import OutputError
+from .layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, TEMP_MARK
+from .storage import FORMATS
+
+_TOP_LEVEL_FILES = {DATASET_JSON, MANIFEST_CSV, REJECTED_CSV}
+
+
+def _written_by_us(rel: str) -> bool:
+    """True for a path (relative, posix) that a build writes, or one of its temp names."""
+    return (
+        rel in _TOP_LEVEL_FILES
+        or TEMP_MARK in rel
+        or any(fmt.OWNED.fullmatch(rel) for fmt in FORMATS.values())
+    )
+
+
+def _check_replaceable(out: Path) -> None:
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and not _written_by_us(rel):
+            raise OutputError(f"{out}: will not overwrite, {rel} is not part of a dataset")
+
+
+def _clear(folder: Path, keep: Path | None = None) -> None:
+    for entry in folder.iterdir():
+        if entry == keep:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+@contextmanager
+def output_folder(out: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield ``out`` ready to write; an earlier dataset there is replaced only on success."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out}: exists and is not a folder")
+        entries = sorted(out.iterdir()) if out.exists() else []
+        if entries and not overwrite:
+            raise OutputError(f"{out}: output folder is not empty (use --overwrite to replace it)")
+        if entries:
+            _check_replaceable(out)
+        out.mkdir(parents=True, exist_ok=True)
+        old = out / f".replaced{TEMP_MARK}{os.getpid()}"
+        if entries:
+            old.mkdir()
+            # dataset.json goes first: from then on the folder no longer looks complete
+            for entry in sorted(entries, key=lambda e: e.name != DATASET_JSON):
+                entry.rename(old / entry.name)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot prepare the output folder ({exc.strerror})") from exc
+    try:
+        yield out
+    except BaseException:
+        if entries:
+            _clear(out, keep=old)
+            # dataset.json goes last: the old dataset is complete again only when all is back
+            for entry in sorted(old.iterdir(), key=lambda e: e.name == DATASET_JSON):
+                entry.rename(out / entry.name)
+            old.rmdir()
+        raise
+    if entries:
+        shutil.rmtree(old)
