@@ -30,6 +30,7 @@ from .layout import (
     write_manifest,
     write_rejected,
 )
+from .naming import natural_key
 from .output import output_folder
 from .plan import plan_shards
 from .segments import count_windows
@@ -85,21 +86,15 @@ def run_tasks(
 ) -> list[FileRecord]:
     """Run every shard task on ``jobs`` worker processes; records in shard order."""
     total = sum(t.n_examples for t in tasks)
-    records: dict[int, FileRecord] = {}
+    records: list[FileRecord] = []
     results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(_indexed)(task, out, config, attrs) for task in tasks
+        delayed(run_task)(task, out, config, attrs) for task in tasks
     )
     with tqdm(total=total, desc="build", unit="ex", disable=not progress) as bar:
-        for index, record in results:
-            records[index] = record
+        for record in results:
+            records.append(record)
             bar.update(record.examples)
-    return [records[t.index] for t in tasks]
-
-
-def _indexed(
-    task: ShardTask, out: Path, config: Config, attrs: dict[str, Any]
-) -> tuple[int, FileRecord]:
-    return task.index, run_task(task, out, config, attrs)
+    return sorted(records, key=lambda r: natural_key(r.path))  # file names follow shard order
 
 
 def build(
