@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .errors import SpectroprepError
+from .errors import SpectroprepError, SpectroprepWarning
 from .layout import REJECTED_CSV
 from .pipeline import build
 from .reader import open_dataset
@@ -30,6 +31,18 @@ class Interrupted(CommandError):
     exit_code = 130
 
 
+def _warning_printer(show: Any) -> Any:
+    """``warnings.showwarning`` printing spectroprep's warnings as one "warning:" line."""
+
+    def print_warning(message: Warning | str, category: type[Warning], *args: Any) -> None:
+        if issubclass(category, SpectroprepWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, *args)
+
+    return print_warning
+
+
 class Group(click.Group):
     """Maps the library's errors to one line and exit 1, Ctrl-C to exit 130."""
 
@@ -39,7 +52,10 @@ class Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", SpectroprepWarning)
+                warnings.showwarning = _warning_printer(warnings.showwarning)
+                return super().invoke(ctx)
         except SpectroprepError as exc:
             raise CommandError(str(exc)) from exc
         except KeyboardInterrupt:
@@ -67,6 +83,22 @@ def cli() -> None:
     help="CSV with columns path,label (paths relative to AUDIO).",
 )
 @click.option("--labels-from-folders", is_flag=True, help="Each file's parent folder is its class.")
+@click.option(
+    "--events",
+    type=click.Path(path_type=Path),
+    help="Strong labels: TSV/CSV with columns filename,onset,offset,event_label (seconds).",
+)
+@click.option(
+    "--labels-per-window",
+    is_flag=True,
+    help="One label per window from <name>-lbl.npy beside each <name>.<ext>.",
+)
+@click.option(
+    "--classes",
+    type=click.Path(path_type=Path),
+    help="Class vocabulary, one name a line: fixes the class order and ids.",
+)
+@click.option("--strict", is_flag=True, help="Refuse events past the end of their file.")
 @click.option("--config", "config", help="A TOML file or a preset name from configs/.")
 @click.option(
     "--set",
@@ -89,6 +121,10 @@ def build_command(
     out: Path,
     labels: Path | None,
     labels_from_folders: bool,
+    events: Path | None,
+    labels_per_window: bool,
+    classes: Path | None,
+    strict: bool,
     config: str | None,
     overrides: tuple[str, ...],
     fmt: str | None,
@@ -102,6 +138,10 @@ def build_command(
         out,
         labels=labels,
         labels_from_folders=labels_from_folders,
+        events=events,
+        labels_per_window=labels_per_window,
+        classes=classes,
+        strict=strict,
         config=config,
         overrides=overrides,
         format=fmt,

@@ -171,10 +171,27 @@ class StorageConfig:
             _check_positive(sec, key, getattr(self, key), integer=True)
 
 
+@dataclass(frozen=True)
+class LabelsConfig:
+    """How event annotations become window labels."""
+
+    min_overlap: float  # seconds of a window an event class must cover to label it
+
+    def __post_init__(self) -> None:
+        value = self.min_overlap
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value < math.inf
+        ):
+            raise _fail("labels", "min_overlap", value, "must be a number of seconds >= 0")
+
+
 SECTIONS: dict[str, type] = {
     "audio": AudioConfig,
     "segment": SegmentConfig,
     "spectrogram": SpectrogramConfig,
+    "labels": LabelsConfig,
     "storage": StorageConfig,
 }
 
@@ -186,6 +203,7 @@ class Config:
     audio: AudioConfig
     segment: SegmentConfig
     spectrogram: SpectrogramConfig
+    labels: LabelsConfig
     storage: StorageConfig
 
     def __post_init__(self) -> None:

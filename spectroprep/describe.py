@@ -7,12 +7,15 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import __version__
 from .config import Config
 from .features import feature_shape
-from .labels import NO_LABEL, LabelSet
+from .labels import LabelSet
 from .layout import FORMAT_NAME, FORMAT_VERSION, FileRecord, ManifestRow
 from .storage import get_format
+from .targets import Targets
 from .tasks import ShardTask, Source
 
 
@@ -36,6 +39,7 @@ def manifest_rows(
     records: Sequence[FileRecord],
     config: Config,
     labels: LabelSet,
+    targets: Targets,
 ) -> Iterator[ManifestRow]:
     """One row per example in id order (the natural order of their paths), streamed."""
     fmt = get_format(config.storage.format)
@@ -43,19 +47,47 @@ def manifest_rows(
     for task, record in zip(tasks, records, strict=True):
         row = 0
         for source, region in task.parts:
-            for w in range(region.first, region.first + region.count):
+            values = targets.labels(source.labels, region.first, region.count)
+            names = [""] * region.count if values is None else [labels.names(v) for v in values]
+            for w, name in enumerate(names, start=region.first):
                 example_id = task.first_example + row + 1
                 start = w * hop
                 yield ManifestRow(
                     example_id,
                     fmt.example_path(record.path, row, example_id),
                     row,
-                    labels.class_name(source.label),
+                    name,
                     source.name,
                     start / rate,
                     min(window, source.samples - start) / rate,
                 )
                 row += 1
+
+
+def label_counts(
+    tasks: Iterable[ShardTask], labels: LabelSet, targets: Targets
+) -> dict[str, dict[str, int]]:
+    """Examples per class ("per_class") and, for events, active frames per class
+    ("active_frames"), each in class order."""
+    n = len(labels.classes)
+    examples = np.zeros(n, dtype=np.int64)
+    frames = np.zeros(n, dtype=np.int64)
+    for task in tasks:
+        for source, region in task.parts:
+            values = targets.labels(source.labels, region.first, region.count)
+            if values is None:
+                continue
+            if values.ndim == 1:
+                examples += np.bincount(values, minlength=n)
+            else:
+                examples += values.sum(axis=0, dtype=np.int64)
+            if targets.has_frames:
+                active = targets.frames(source.labels, region.first, region.count)
+                frames += active.sum(axis=(0, 1), dtype=np.int64)
+    counts = {"per_class": dict(zip(labels.classes, examples.tolist(), strict=True))}
+    if targets.has_frames:
+        counts["active_frames"] = dict(zip(labels.classes, frames.tolist(), strict=True))
+    return counts
 
 
 def fingerprint(sources: Iterable[Source]) -> str:
@@ -81,28 +113,30 @@ def rejected_rows(sources: Iterable[Source], config: Config) -> list[tuple[str, 
 def describe(
     config: Config,
     labels: LabelSet,
+    targets: Targets,
+    tasks: Sequence[ShardTask],
     sources: Sequence[Source],
     records: Sequence[FileRecord],
     command: Sequence[str] | None,
 ) -> dict[str, Any]:
     """The content of dataset.json."""
-    per_class = dict.fromkeys(labels.classes, 0)
-    for source in sources:
-        if source.label != NO_LABEL:
-            per_class[labels.classes[source.label]] += source.windows
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     return {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "config": config.to_dict(),
         "features": {"shape": [bins, frames], "dtype": config.storage.dtype},
-        "labels": {"kind": labels.kind, "classes": list(labels.classes)},
+        "labels": {
+            "kind": labels.kind,
+            "classes": list(labels.classes),
+            **targets.params(config),
+        },
         "counts": {
             "examples": sum(r.examples for r in records),
             "files": len(records),
             "sources": sum(1 for s in sources if s.windows),
             "rejected": sum(1 for s in sources if not s.windows),
-            "per_class": per_class,
+            **label_counts(tasks, labels, targets),
         },
         "files": [r.to_dict() for r in records],
         "provenance": {

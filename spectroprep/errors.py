@@ -19,3 +19,11 @@ class DatasetError(SpectroprepError):
 
 class OutputError(SpectroprepError):
     """The output location cannot be written safely."""
+
+
+class SpectroprepWarning(UserWarning):
+    """Something a build fixed on its own but the user should know (the CLI prints it)."""
+
+
+class LabelWarning(SpectroprepWarning):
+    """Labels were adjusted, e.g. events past the end of their file were clipped."""

@@ -35,6 +35,23 @@ def feature_shape(window_samples: int, spec: SpectrogramConfig) -> tuple[int, in
     return spec.n_bins, frame_count(window_samples, spec)
 
 
+def pad_left(spec: SpectrogramConfig) -> int:
+    """Samples of padding before a window when frames are centred (librosa pads
+    n_fft // 2 and centres the win_length window inside the n_fft frame)."""
+    return spec.n_fft // 2 - (spec.n_fft - spec.win_length) // 2 if spec.center else 0
+
+
+def frame_centres(window_samples: int, spec: SpectrogramConfig) -> np.ndarray:
+    """Centre of each frame's window, in samples from the start of the segment window.
+
+    With ``center`` frame t is centred on sample t * hop_length (exactly when
+    n_fft - win_length is even, else half a sample later); without it on
+    t * hop_length + win_length / 2.
+    """
+    t = np.arange(frame_count(window_samples, spec))
+    return t * spec.hop_length - pad_left(spec) + spec.win_length / 2
+
+
 def _uses_dft_matrix(spec: SpectrogramConfig) -> bool:
     # A frame much shorter than n_fft (the 8 kHz recipe: 20 of 512) is cheaper
     # as a matrix product than as a zero-padded FFT (2.7x, PERFORMANCE.md).
@@ -90,13 +107,12 @@ class _Workspace:
         self.spec = spec
         self.samples = samples
         self.n_frames = n_frames
+        self.left = pad_left(spec)
         if spec.center:
-            # librosa pads n_fft // 2 and centres the window inside the n_fft frame
-            self.left = spec.n_fft // 2 - (spec.n_fft - spec.win_length) // 2
             needed = (n_frames - 1) * spec.hop_length + spec.win_length
             self.right = max(0, needed - self.left - samples)
         else:
-            self.left = self.right = 0
+            self.right = 0
         # zeros stay in the padding (constant mode) and past win_length (the FFT's zero-padding)
         self.signal = np.zeros((_BATCH, self.left + samples + self.right), np.float32)
         frame_width = spec.win_length if _uses_dft_matrix(spec) else spec.n_fft

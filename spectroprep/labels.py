@@ -1,86 +1,341 @@
-"""Clip labels: from a CSV (path,label), from folder names, or none.
+"""Labels of the input files: clip classes, event annotations, per-window arrays, or none.
 
-Labels are resolved and checked before anything is written.
+Labels are read in two steps, both before anything is written. ``read_labels``
+parses and checks the label files (each error names the file and, for tables,
+the line) and returns a pending label source; after the header pass its
+``bind`` matches it to the sources: event times become sample positions,
+per-window arrays are checked against each file's window count.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from .errors import InputError
 from .naming import natural_sorted
-from .sources import Inputs, read_csv
+from .sources import InputMatcher, Inputs, read_table
 
-NO_LABEL = -1
+if TYPE_CHECKING:
+    from .config import Config
+    from .tasks import Source
+
+KINDS = ("none", "single", "multi", "events", "per-window")
+SEPARATOR = ";"  # between the classes of a multi-label cell, and in manifest.csv
+NO_EVENTS = np.zeros((0, 3), dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class FileLabels:
+    """The labels of one input file, in the form its kind needs."""
+
+    classes: tuple[int, ...] = ()  # clip labels: one class id (single) or several (multi)
+    # events: rows (start, stop, class) in samples at the target rate, [start, stop),
+    # clipped to the file, overlapping events of one class merged
+    events: np.ndarray = field(default_factory=lambda: NO_EVENTS)
+    windows: np.ndarray | None = None  # per-window class ids, one per window
 
 
 @dataclass(frozen=True)
 class LabelSet:
-    """The class list and one class id per input file (``NO_LABEL`` when unlabelled)."""
+    """The class list and every input file's labels, aligned with the sources."""
 
-    kind: str  # "single" or "none"
+    kind: str
     classes: tuple[str, ...]
-    file_labels: tuple[int, ...]
+    files: tuple[FileLabels, ...]
 
-    def class_name(self, label: int) -> str:
-        """Name of class id ``label`` ("" for ``NO_LABEL``)."""
-        return "" if label == NO_LABEL else self.classes[label]
-
-
-def read_labels_csv(path: Path) -> dict[str, str]:
-    """{relative audio path: label} from a CSV with columns path,label."""
-    labels: dict[str, str] = {}
-    for line, row in read_csv(path, required=("path", "label")):
-        name, label = row["path"].strip(), row["label"].strip()
-        if not label:
-            raise InputError(f"{path}:{line}: empty label for {name}")
-        if name in labels:
-            raise InputError(f"{path}:{line}: {name} is labelled twice")
-        labels[name] = label
-    return labels
+    def names(self, label: np.ndarray) -> str:
+        """Manifest text of one stored label: a class name, or names joined by ";"."""
+        if label.ndim == 0:
+            return self.classes[int(label)]
+        return SEPARATOR.join(self.classes[i] for i in np.flatnonzero(label))
 
 
-def _from_folders(inputs: Inputs) -> dict[str, str]:
-    labels = {}
+class PendingLabels(Protocol):
+    """Label files read and checked, waiting for the header pass."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
+        """Labels of every source, in order."""
+        ...
+
+
+# -- class vocabulary --------------------------------------------------------
+
+
+def read_classes(path: str | Path) -> tuple[str, ...]:
+    """A class vocabulary: one name a line; the order fixes the class ids."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    seen: dict[str, int] = {}
+    for number, text in enumerate(lines, start=1):
+        name = text.strip()
+        if not name:
+            if any(rest.strip() for rest in lines[number:]):
+                raise InputError(f"{path}:{number}: empty class name")
+            break
+        check_class_name(name, f"{path}:{number}")
+        if name in seen:
+            raise InputError(f"{path}:{number}: class {name!r} repeats line {seen[name]}")
+        seen[name] = number
+    if not seen:
+        raise InputError(f"{path}: no class names")
+    return tuple(seen)
+
+
+def check_class_name(name: str, where: str) -> None:
+    """A class name must be non-empty and free of the multi-label separator."""
+    if not name:
+        raise InputError(f"{where}: empty class name")
+    if SEPARATOR in name:
+        raise InputError(f"{where}: class name {name!r} contains {SEPARATOR!r}")
+
+
+class Vocabulary:
+    """Class names: a fixed list (``--classes``) checked on use, or those seen, sorted."""
+
+    def __init__(self, fixed: Sequence[str] | None, origin: str = "") -> None:
+        self.fixed = tuple(fixed) if fixed is not None else None
+        self.origin = origin
+        self._known = set(self.fixed or ())
+        self._seen: set[str] = set()
+
+    def add(self, name: str, where: str) -> str:
+        """Check ``name`` (found at ``where``) and remember it."""
+        check_class_name(name, where)
+        if self.fixed is not None and name not in self._known:
+            raise InputError(f"{where}: class {name!r} is not in {self.origin}")
+        self._seen.add(name)
+        return name
+
+    def classes(self) -> tuple[str, ...]:
+        """The class list: the fixed order, else the names seen in natural order."""
+        return self.fixed if self.fixed is not None else tuple(natural_sorted(self._seen))
+
+
+def split_cell(cell: str, where: str, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """The classes of a label cell (several separated by ";"), each checked."""
+    if not cell.strip():
+        raise InputError(f"{where}: empty label")
+    names = [vocabulary.add(part.strip(), where) for part in cell.split(SEPARATOR)]
+    return tuple(dict.fromkeys(names))
+
+
+# -- clip labels ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipLabels:
+    """One set of classes per file: single-label, or multi-label when any file has several."""
+
+    kind: str
+    classes: tuple[str, ...]
+    file_classes: tuple[tuple[int, ...], ...]  # aligned with the inputs
+
+    def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
+        files = tuple(FileLabels(classes=c) for c in self.file_classes)
+        return LabelSet(self.kind, self.classes, files)
+
+
+def _clip_labels(
+    inputs: Inputs, cells: dict[str, tuple[str, str]], origin: str, vocabulary: Vocabulary
+) -> ClipLabels:
+    """``cells``: {input name: (where, label cell)} covering every input file."""
+    by_name = {name: split_cell(cell, where, vocabulary) for name, (where, cell) in cells.items()}
+    unlabelled = [name for name in inputs.files if name not in cells]
+    if unlabelled:
+        raise InputError(
+            f"{inputs.path(unlabelled[0])}: no label in {origin} "
+            f"({len(unlabelled)} input file(s) have none)"
+        )
+    classes = vocabulary.classes()
+    ids = {c: i for i, c in enumerate(classes)}
+    file_classes = tuple(tuple(ids[c] for c in by_name[name]) for name in inputs.files)
+    kind = "multi" if any(len(c) > 1 for c in file_classes) else "single"
+    return ClipLabels(kind, classes, file_classes)
+
+
+def _cells_from_csv(path: Path, inputs: Inputs) -> dict[str, tuple[str, str]]:
+    cells: dict[str, tuple[str, str]] = {}
+    matcher = InputMatcher(inputs)
+    for line, row in read_table(path, required=("path", "label")):
+        where = f"{path}:{line}"
+        if not row["path"].strip():
+            raise InputError(f"{where}: empty path")
+        name = matcher.match(row["path"].strip(), where)
+        if name in cells:
+            raise InputError(f"{where}: {name} is labelled twice (first at {cells[name][0]})")
+        cells[name] = (where, row["label"])
+    return cells
+
+
+def _cells_from_folders(inputs: Inputs) -> dict[str, tuple[str, str]]:
+    cells = {}
     for name in inputs.files:
         parent = PurePosixPath(name).parent
         if parent == PurePosixPath("."):
             raise InputError(
                 f"{inputs.path(name)}: --labels-from-folders needs each file in a class folder"
             )
-        labels[name] = parent.name
-    return labels
+        cells[name] = (str(inputs.path(name)), parent.name)
+    return cells
 
 
-def resolve_labels(
-    inputs: Inputs, *, labels: str | Path | None = None, labels_from_folders: bool = False
-) -> LabelSet:
-    """Label every input file, or none of them; mismatches are errors naming the file."""
-    if labels is not None and labels_from_folders:
-        raise InputError("give either --labels or --labels-from-folders, not both")
+# -- per-window label arrays -----------------------------------------------------
+
+
+def window_label_path(audio: Path) -> Path:
+    """``<name>-lbl.npy`` beside ``<name>.<ext>``."""
+    return audio.with_name(f"{audio.stem}-lbl.npy")
+
+
+def _load_window_labels(audio: Path, windows: int) -> tuple[Path, np.ndarray]:
+    path = window_label_path(audio)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (the per-window labels of {audio.name})")
+    try:
+        values = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable .npy array ({exc})") from exc
+    if values.ndim != 1:
+        raise InputError(
+            f"{path}: expected one label per window, got an array of shape {values.shape}"
+        )
+    if len(values) != windows:
+        raise InputError(
+            f"{path}: {len(values)} labels, but the audio gives {windows} windows "
+            f"with this segment config"
+        )
+    return path, values
+
+
+def _as_class_ids(values: np.ndarray, path: Path) -> np.ndarray:
+    """Integer class ids from an integer, boolean or whole-valued float array."""
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            bad = int(np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))[0])
+            raise InputError(f"{path}: window {bad}: label {values[bad]} is not a class id")
+    elif values.dtype.kind not in "iub":
+        raise InputError(f"{path}: labels of type {values.dtype} (expected class ids or names)")
+    ids = values.astype(np.int64)
+    if len(ids) and ids.min() < 0:
+        bad = int(np.flatnonzero(ids < 0)[0])
+        raise InputError(f"{path}: window {bad}: negative class id {ids[bad]}")
+    return ids
+
+
+@dataclass(frozen=True)
+class WindowLabelFiles:
+    """``<name>-lbl.npy`` arrays beside the audio, loaded once window counts are known."""
+
+    root: Path
+    vocabulary: tuple[str, ...] | None
+    origin: str
+    kind: str = "per-window"
+
+    def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
+        arrays = [_load_window_labels(s.path, s.windows) for s in sources]
+        named = [path for path, values in arrays if values.dtype.kind == "U"]
+        if named and len(named) != len(arrays):
+            numbered = next(path for path, values in arrays if values.dtype.kind != "U")
+            raise InputError(
+                f"{numbered}: holds class ids while {named[0]} holds class names; use one kind"
+            )
+        if named:
+            return self._bind_names(arrays)
+        ids = [(path, _as_class_ids(values, path)) for path, values in arrays]
+        top = max((int(v.max()) for _, v in ids if len(v)), default=-1)
+        if self.vocabulary is not None:
+            for path, values in ids:
+                if len(values) and values.max() >= len(self.vocabulary):
+                    bad = int(np.flatnonzero(values >= len(self.vocabulary))[0])
+                    raise InputError(
+                        f"{path}: window {bad}: class id {values[bad]} is not in {self.origin} "
+                        f"({len(self.vocabulary)} classes)"
+                    )
+            classes = self.vocabulary
+        else:
+            classes = tuple(str(i) for i in range(top + 1))
+        return LabelSet(self.kind, classes, tuple(FileLabels(windows=v) for _, v in ids))
+
+    def _bind_names(self, arrays: list[tuple[Path, np.ndarray]]) -> LabelSet:
+        vocabulary = Vocabulary(self.vocabulary, self.origin)
+        for path, values in arrays:
+            for name in np.unique(values):
+                first = int(np.flatnonzero(values == name)[0])
+                vocabulary.add(str(name), f"{path}: window {first}")
+        classes = vocabulary.classes()
+        ids = {c: i for i, c in enumerate(classes)}
+        files = tuple(
+            FileLabels(windows=np.array([ids[str(v)] for v in values], dtype=np.int64))
+            for _, values in arrays
+        )
+        return LabelSet(self.kind, classes, files)
+
+
+# -- no labels -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoLabels:
+    """An unlabelled build (for inference): no label arrays at all."""
+
+    kind: str = "none"
+
+    def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
+        return LabelSet(self.kind, (), tuple(FileLabels() for _ in sources))
+
+
+# -- choosing the label source ---------------------------------------------------
+
+
+def read_labels(
+    inputs: Inputs,
+    *,
+    labels: str | Path | None = None,
+    labels_from_folders: bool = False,
+    events: str | Path | None = None,
+    labels_per_window: bool = False,
+    classes: str | Path | None = None,
+) -> PendingLabels:
+    """Read and check the one label source given (or the listing's label column)."""
+    given = [
+        flag
+        for flag, value in (
+            ("--labels", labels is not None),
+            ("--labels-from-folders", labels_from_folders),
+            ("--events", events is not None),
+            ("--labels-per-window", labels_per_window),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise InputError(f"give one label source, not {' and '.join(given)}")
+    fixed = read_classes(classes) if classes is not None else None
+    vocabulary = Vocabulary(fixed, str(classes))
+    if events is not None:
+        from .events import read_events
+
+        return read_events(Path(events), inputs, vocabulary)
+    if labels_per_window:
+        return WindowLabelFiles(inputs.root, fixed, str(classes))
     if labels is not None:
-        by_name, origin = read_labels_csv(Path(labels)), str(labels)
-    elif labels_from_folders:
-        by_name, origin = _from_folders(inputs), "folder names"
-    elif inputs.listed_labels is not None:
-        by_name, origin = inputs.listed_labels, "the listing's label column"
-    else:
-        return LabelSet("none", (), (NO_LABEL,) * len(inputs.files))
-
-    known = set(inputs.files)
-    unknown = [name for name in by_name if name not in known]
-    if unknown:
-        raise InputError(
-            f"{origin}: {len(unknown)} labelled file(s) are not among the input audio, "
-            f"e.g. {unknown[0]} (paths are relative to {inputs.root})"
-        )
-    unlabelled = [name for name in inputs.files if not by_name.get(name)]
-    if unlabelled:
-        raise InputError(
-            f"{inputs.path(unlabelled[0])}: no label in {origin} "
-            f"({len(unlabelled)} input file(s) have none)"
-        )
-    classes = tuple(natural_sorted(set(by_name.values())))
-    ids = {c: i for i, c in enumerate(classes)}
-    return LabelSet("single", classes, tuple(ids[by_name[name]] for name in inputs.files))
+        return _clip_labels(inputs, _cells_from_csv(Path(labels), inputs), str(labels), vocabulary)
+    if labels_from_folders:
+        return _clip_labels(inputs, _cells_from_folders(inputs), "folder names", vocabulary)
+    if inputs.listed_labels is not None:
+        return _clip_labels(inputs, inputs.listed_labels, "the listing's label column", vocabulary)
+    if fixed is not None:
+        raise InputError(f"{classes}: --classes needs labels (--labels, --events, ...)")
+    return NoLabels()

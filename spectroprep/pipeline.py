@@ -8,6 +8,7 @@ that uses joblib and tqdm.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from .audio import check_channels, output_length, probe
 from .config import Config, load_config
 from .describe import describe, manifest_rows, rejected_rows, shard_attrs
 from .errors import InputError
-from .labels import LabelSet, resolve_labels
+from .labels import read_labels
 from .layout import (
     DATASET_JSON,
     MANIFEST_CSV,
@@ -35,12 +36,11 @@ from .output import output_folder
 from .plan import plan_shards
 from .segments import count_windows
 from .sources import Inputs, find_inputs
+from .targets import Targets
 from .tasks import ShardTask, Source, run_task
 
 
-def read_sources(
-    inputs: Inputs, labels: LabelSet, config: Config, progress: bool = False
-) -> list[Source]:
+def read_sources(inputs: Inputs, config: Config, progress: bool = False) -> list[Source]:
     """The header pass: every file's length and window count, no decoding.
 
     Every unreadable file is reported at once, one line each.
@@ -48,7 +48,7 @@ def read_sources(
     sources, problems = [], []
     rate = config.audio.sample_rate
     names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
-    for i, name in enumerate(names):
+    for name in names:
         try:
             info = probe(inputs.path(name))
             check_channels(inputs.path(name), info, config.audio.mono)
@@ -59,9 +59,7 @@ def read_sources(
         windows = count_windows(
             samples, config.window_samples, config.hop_samples, config.segment.pad
         )
-        sources.append(
-            Source(name, inputs.path(name), info, samples, windows, labels.file_labels[i])
-        )
+        sources.append(Source(name, inputs.path(name), info, samples, windows))
     if problems:
         raise InputError(f"{len(problems)} unreadable input file(s):\n" + "\n".join(problems))
     return sources
@@ -80,6 +78,7 @@ def run_tasks(
     tasks: Sequence[ShardTask],
     out: Path,
     config: Config,
+    targets: Targets,
     attrs: dict[str, Any],
     jobs: int,
     progress: bool,
@@ -88,7 +87,7 @@ def run_tasks(
     total = sum(t.n_examples for t in tasks)
     records: list[FileRecord] = []
     results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(run_task)(task, out, config, attrs) for task in tasks
+        delayed(run_task)(task, out, config, targets, attrs) for task in tasks
     )
     with tqdm(total=total, desc="build", unit="ex", disable=not progress) as bar:
         for record in results:
@@ -103,6 +102,10 @@ def build(
     *,
     labels: str | Path | None = None,
     labels_from_folders: bool = False,
+    events: str | Path | None = None,
+    labels_per_window: bool = False,
+    classes: str | Path | None = None,
+    strict: bool = False,
     config: str | Path | Config | None = None,
     overrides: Sequence[str] = (),
     format: str | None = None,
@@ -113,6 +116,11 @@ def build(
 ) -> Path:
     """Build a dataset from ``audio`` (a folder or a CSV listing) into ``out``.
 
+    Labels come from one of ``labels`` (CSV path,label; ";" between several
+    classes), ``labels_from_folders``, ``events`` (DCASE strong labels) or
+    ``labels_per_window`` (``<name>-lbl.npy`` beside each file), in the order
+    of ``classes`` (one name a line) when given; events past the end of their
+    file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
     ``section.key=value`` strings; ``format`` overrides ``storage.format``.
     Everything is checked before anything is written. Returns ``out``.
@@ -122,8 +130,21 @@ def build(
         cfg = cfg.replace("storage", format=format)
     out = Path(out)
     inputs = find_inputs(audio)
-    label_set = resolve_labels(inputs, labels=labels, labels_from_folders=labels_from_folders)
-    sources = read_sources(inputs, label_set, cfg, progress)
+    pending = read_labels(
+        inputs,
+        labels=labels,
+        labels_from_folders=labels_from_folders,
+        events=events,
+        labels_per_window=labels_per_window,
+        classes=classes,
+    )
+    sources = read_sources(inputs, cfg, progress)
+    label_set = pending.bind(sources, cfg, strict)
+    sources = [
+        dataclasses.replace(s, labels=file_labels)
+        for s, file_labels in zip(sources, label_set.files, strict=True)
+    ]
+    targets = Targets.from_config(label_set, cfg)
     if not any(s.windows for s in sources):
         raise InputError(
             f"{audio}: no windows to build (every file is shorter than "
@@ -133,12 +154,12 @@ def build(
     per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
     tasks = make_tasks(sources, per_file)
     with output_folder(out, overwrite):
-        records = run_tasks(
-            tasks, out, cfg, shard_attrs(cfg, label_set), jobs or os.cpu_count() or 1, progress
-        )
-        write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set))
+        attrs = shard_attrs(cfg, label_set)
+        records = run_tasks(tasks, out, cfg, targets, attrs, jobs or os.cpu_count() or 1, progress)
+        write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, targets))
         rejected = rejected_rows(sources, cfg)
         if rejected:
             write_rejected(out / REJECTED_CSV, rejected)
-        write_json(out / DATASET_JSON, describe(cfg, label_set, sources, records, command))
+        info = describe(cfg, label_set, targets, tasks, sources, records, command)
+        write_json(out / DATASET_JSON, info)
     return out

@@ -13,14 +13,22 @@ from typing import Any
 import numpy as np
 
 from .config import Config
+from .errors import DatasetError
 from .layout import FileRecord, check_inside, read_dataset_json
 from .storage import get_format
 
+TARGETS = ("labels", "frames")
+
 
 class Dataset:
-    """A spectroprep dataset on disk: ``len(ds)``, ``ds[i]``, ``ds.get_batch(indices)``."""
+    """A spectroprep dataset on disk: ``len(ds)``, ``ds[i]``, ``ds.get_batch(indices)``.
 
-    def __init__(self, path: str | Path) -> None:
+    Each example comes with its label (``targets="labels"``: a class id, a
+    multi-hot (C,) uint8 vector, or None when unlabelled) or, for event
+    datasets with ``targets="frames"``, its (T, C) uint8 frame targets.
+    """
+
+    def __init__(self, path: str | Path, targets: str = "labels") -> None:
         self.path = Path(path)
         self.info: dict[str, Any] = read_dataset_json(self.path)
         self.config = Config.from_dict(self.info["config"], str(self.path / "dataset.json"))
@@ -32,6 +40,14 @@ class Dataset:
         fmt = get_format(self.config.storage.format)
         self._reader = fmt.Reader(self.path, self.files, self.config.storage)
         self._labels: np.ndarray | None = None
+        if targets not in TARGETS:
+            raise ValueError(f"targets must be one of {', '.join(TARGETS)}, not {targets!r}")
+        if targets == "frames" and self.label_kind != "events":
+            raise DatasetError(
+                f"{self.path}: has no frame targets (label kind {self.label_kind!r}; "
+                "frame targets come from --events)"
+            )
+        self.targets = targets
 
     @property
     def params(self) -> dict[str, dict[str, Any]]:
@@ -44,7 +60,8 @@ class Dataset:
 
     @property
     def label_kind(self) -> str:
-        """ "single" (class ids) or "none" (unlabelled: labels are None)."""
+        """ "single" or "per-window" (class ids), "multi" or "events" (multi-hot),
+        or "none" (unlabelled: labels are None)."""
         return str(self.info["labels"]["kind"])
 
     @property
@@ -81,7 +98,8 @@ class Dataset:
         return np.where(idx < 0, idx + n, idx)
 
     def get_batch(self, indices: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """Examples at ``indices`` in the order given: (X (B, F, T), y (B,) or None).
+        """Examples at ``indices`` in the order given: (X (B, F, T), y), y being
+        (B,) class ids, (B, C) multi-hot, (B, T, C) frame targets, or None.
 
         Each file's rows are read in ascending order as contiguous runs, then put
         back in the requested order.
@@ -91,9 +109,17 @@ class Dataset:
         rows = idx - self._starts[files]
         order = np.lexsort((rows, files))
         out = np.empty((len(idx), *self.shape), dtype=self.dtype)
+        frames = None
+        if self.targets == "frames":
+            frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
         bounds = np.flatnonzero(np.diff(files[order])) + 1
         for group in np.split(order, bounds) if len(order) else []:
-            out[group] = self._reader.read(int(files[group[0]]), rows[group])
+            file = int(files[group[0]])
+            out[group] = self._reader.read(file, rows[group])
+            if frames is not None:
+                frames[group] = self._reader.read(file, rows[group], "frame_targets")
+        if frames is not None:
+            return out, frames
         labels = self.labels
         return out, None if labels is None else labels[idx]
 
@@ -105,7 +131,10 @@ class Dataset:
             raise IndexError(f"index {index} out of range for a dataset of {n} examples")
         i = int(index) % n
         file = bisect.bisect_right(self._first_rows, i) - 1  # lean path: no numpy set-up
-        x = self._reader.read(file, np.array([i - self._first_rows[file]]))[0]
+        row = np.array([i - self._first_rows[file]])
+        x = self._reader.read(file, row)[0]
+        if self.targets == "frames":
+            return x, self._reader.read(file, row, "frame_targets")[0]
         labels = self.labels
         return x, None if labels is None else labels[i]
 
@@ -126,6 +155,7 @@ class Dataset:
         )
 
 
-def open_dataset(path: str | Path) -> Dataset:
-    """Open a complete dataset (one with dataset.json) for reading."""
-    return Dataset(path)
+def open_dataset(path: str | Path, targets: str = "labels") -> Dataset:
+    """Open a complete dataset (one with dataset.json) for reading; ``targets="frames"``
+    pairs each example with its frame targets instead of its label."""
+    return Dataset(path, targets)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import soundfile as sf
 
@@ -32,10 +32,39 @@ class Inputs:
 
     root: Path
     files: tuple[str, ...]
-    listed_labels: dict[str, str] | None = None  # the listing CSV's label column, if any
+    # the listing's label column, if any: {name: ("listing:line", label cell)}
+    listed_labels: dict[str, tuple[str, str]] | None = None
 
     def path(self, name: str) -> Path:
         return self.root / name
+
+
+class InputMatcher:
+    """Finds the input file a table row names: its path relative to the audio root,
+    or its base name when no other input has it."""
+
+    def __init__(self, inputs: Inputs) -> None:
+        self.inputs = inputs
+        self.known = set(inputs.files)
+        self.by_base: dict[str, list[str]] = {}
+        for name in inputs.files:
+            self.by_base.setdefault(PurePosixPath(name).name, []).append(name)
+
+    def match(self, filename: str, where: str) -> str:
+        if filename in self.known:
+            return filename
+        candidates = self.by_base.get(filename, [])
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise InputError(
+                f"{where}: {filename} matches {len(candidates)} input files "
+                f"({', '.join(candidates[:3])}); give its path relative to {self.inputs.root}"
+            )
+        raise InputError(
+            f"{where}: {filename} is not among the input audio (paths are relative to "
+            f"{self.inputs.root})"
+        )
 
 
 def find_inputs(audio: str | Path) -> Inputs:
@@ -63,8 +92,8 @@ def find_inputs(audio: str | Path) -> Inputs:
 
 def _read_listing(listing: Path) -> Inputs:
     root = listing.parent
-    labels: dict[str, str] = {}  # every listed name, with its label cell ("" if no column)
-    rows = read_csv(listing, required=("path",))
+    labels: dict[str, tuple[str, str]] = {}  # every listed name: (where, label cell)
+    rows = read_table(listing, required=("path",))
     for line, row in rows:
         name = row["path"].strip()
         if not name:
@@ -73,18 +102,23 @@ def _read_listing(listing: Path) -> Inputs:
             raise InputError(f"{listing}:{line}: {name} is listed twice")
         if not (root / name).is_file():
             raise InputError(f"{listing}:{line}: {name}: no such file")
-        labels[name] = row.get("label", "").strip()
+        labels[name] = (f"{listing}:{line}", row.get("label", ""))
     if not labels:
         raise InputError(f"{listing}: lists no audio files")
     has_labels = "label" in rows[0][1]
     return Inputs(root, tuple(natural_sorted(labels)), labels if has_labels else None)
 
 
-def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a UTF-8 CSV with a header, each with its line number; checks columns."""
+def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a UTF-8 table with a header, each with its line number; checks columns.
+
+    Comma-separated, or tab-separated when the header line holds a tab.
+    """
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
+            delimiter = "\t" if "\t" in f.readline() else ","
+            f.seek(0)
+            reader = csv.DictReader(f, delimiter=delimiter)
             try:
                 columns = reader.fieldnames or []
                 missing = [c for c in required if c not in columns]
@@ -98,7 +132,9 @@ def read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str,
                 ]
             except csv.Error as exc:
                 # line_num counts the lines completed before the bad one
-                raise InputError(f"{path}:{reader.line_num + 1}: not valid CSV ({exc})") from exc
+                raise InputError(
+                    f"{path}:{reader.line_num + 1}: not a valid table ({exc})"
+                ) from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:

@@ -7,7 +7,7 @@ run in any process, or on a cluster through joblib's Dask backend.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,12 @@ import numpy as np
 from .audio import AudioInfo, read_region
 from .config import Config
 from .features import feature_shape, spectrogram
+from .labels import FileLabels
 from .layout import FileRecord, atomic_path, sha256_path, tree_size
 from .plan import Region
 from .segments import cut_windows, region_span
 from .storage import get_format
+from .targets import Targets
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Source:
     info: AudioInfo
     samples: int  # length at the target sample rate
     windows: int  # examples it yields
-    label: int  # class id, or -1
+    labels: FileLabels = field(default_factory=FileLabels)
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,40 @@ def region_features(source: Source, region: Region, config: Config, out: np.ndar
     spectrogram(windows, config.spectrogram, config.audio.sample_rate, out=out)
 
 
-def run_task(task: ShardTask, root: Path, config: Config, attrs: Mapping[str, Any]) -> FileRecord:
+def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:
+    """The label arrays of a shard: "labels" unless unlabelled, "frame_targets" for events."""
+    arrays: dict[str, list[np.ndarray]] = {}
+    for source, region in task.parts:
+        labels = targets.labels(source.labels, region.first, region.count)
+        if labels is not None:
+            arrays.setdefault("labels", []).append(labels)
+        if targets.has_frames:
+            frames = targets.frames(source.labels, region.first, region.count)
+            arrays.setdefault("frame_targets", []).append(frames)
+    return {name: np.concatenate(parts) for name, parts in arrays.items()}
+
+
+def run_task(
+    task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
+) -> FileRecord:
     """Compute and write one shard; returns its record for dataset.json."""
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
-    labels = np.empty(task.n_examples, dtype=np.int64)
     row = 0
     for source, region in task.parts:
         region_features(source, region, config, features[row : row + region.count])
-        labels[row : row + region.count] = source.label
         row += region.count
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(task.index)
     final = root / rel
     final.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(final) as tmp:
-        fmt.write(tmp, features, labels, task.first_example + 1, attrs, config.storage)
+        fmt.write(
+            tmp,
+            features,
+            task_targets(task, targets),
+            task.first_example + 1,
+            attrs,
+            config.storage,
+        )
     return FileRecord(rel, task.n_examples, tree_size(final), sha256_path(final))

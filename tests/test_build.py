@@ -217,15 +217,13 @@ def test_label_problems_are_caught_before_anything_is_written(corpus, tmp_path):
     out = tmp_path / "ds"
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\ncat/clip1.flac,cat\nghost.wav,cat\n")
-    with pytest.raises(
-        InputError, match=r"labels\.csv: 1 labelled file\(s\) are not among.*ghost\.wav"
-    ):
+    with pytest.raises(InputError, match=r"labels\.csv:3: ghost\.wav is not among the input"):
         build(corpus, out, labels=labels)
     labels.write_text("path,label\ncat/clip1.flac,cat\n")
     with pytest.raises(InputError, match=r"clip3\.wav: no label in .*labels\.csv \(5 input file"):
         build(corpus, out, labels=labels)
     labels.write_text("path,label\ncat/clip1.flac,\n")
-    with pytest.raises(InputError, match=r"labels\.csv:2: empty label for cat/clip1\.flac"):
+    with pytest.raises(InputError, match=r"labels\.csv:2: empty label$"):
         build(corpus, out, labels=labels)
     labels.write_text("file,class\n")
     with pytest.raises(InputError, match=r"labels\.csv: missing column\(s\) path, label"):

@@ -101,4 +101,4 @@ def test_bad_csv_is_one_line(corpus, tmp_path):
     labels.write_text("path,label\n" + "x" * 200_000 + ",a\n")
     result = run("build", corpus, "--out", tmp_path / "ds", "--labels", labels)
     assert result.exit_code == 1
-    assert "labels.csv:2: not valid CSV (field larger than field limit" in result.output
+    assert "labels.csv:2: not a valid table (field larger than field limit" in result.output

@@ -24,8 +24,9 @@ class Reader(Protocol):
 
     def __init__(self, root: Path, files: list[FileRecord], storage: StorageConfig) -> None: ...
 
-    def read(self, file: int, rows: np.ndarray) -> np.ndarray:
-        """Features of ascending ``rows`` of data file ``file``: (len(rows), F, T)."""
+    def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
+        """Ascending ``rows`` of data file ``file``: features (len(rows), F, T), or
+        with ``name="frame_targets"`` frame targets (len(rows), T, C)."""
         ...
 
     def labels(self, file: int) -> np.ndarray:
@@ -49,12 +50,13 @@ class Format(Protocol):
         self,
         path: Path,
         features: np.ndarray,
-        labels: np.ndarray,
+        targets: Mapping[str, np.ndarray],
         first_id: int,
         attrs: Mapping[str, Any],
         storage: StorageConfig,
     ) -> None:
-        """Write one data file (or block folder) at ``path``, which does not exist yet."""
+        """Write one data file (or block folder) at ``path``, which does not exist yet,
+        with the label arrays in ``targets`` ("labels", "frame_targets"; either may be absent)."""
         ...
 
 

@@ -1,4 +1,4 @@
-"""HDF5 shards: /features (N, F, T) chunked along N, /labels, /example_id.
+"""HDF5 shards: /features (N, F, T) chunked along N, /labels, /frame_targets, /example_id.
 
 Feature parameters are stored as attributes of the file, so a shard describes
 itself to h5ls/h5dump users. /features carries a fletcher32 checksum per chunk,
@@ -71,26 +71,31 @@ def compression_options(storage: StorageConfig) -> dict[str, Any]:
 def write(
     path: Path,
     features: np.ndarray,
-    labels: np.ndarray,
+    targets: Mapping[str, np.ndarray],
     first_id: int,
     attrs: Mapping[str, Any],
     storage: StorageConfig,
 ) -> None:
-    """Write one shard file at ``path``."""
+    """Write one shard file at ``path``: /features, then /labels and /frame_targets
+    when ``targets`` has them."""
     # numpy's float16 conversion is ~4x faster than HDF5's (PERFORMANCE.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
-    n, bins, frames = data.shape
+    n = len(data)
     with h5py.File(path, "w") as h5:
         # track_times=False keeps the bytes identical from run to run
-        h5.create_dataset(
-            "features",
-            data=data,
-            chunks=(min(storage.chunk_examples, n), bins, frames),
-            fletcher32=True,
-            track_times=False,
-            **compression_options(storage),
-        )
-        h5.create_dataset("labels", data=labels, track_times=False)
+        for name, array in (("features", data), ("frame_targets", targets.get("frame_targets"))):
+            if array is None:
+                continue
+            h5.create_dataset(
+                name,
+                data=array,
+                chunks=(min(storage.chunk_examples, n), *array.shape[1:]),
+                fletcher32=True,
+                track_times=False,
+                **compression_options(storage),
+            )
+        if "labels" in targets:
+            h5.create_dataset("labels", data=targets["labels"], track_times=False)
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
         h5.create_dataset("example_id", data=ids, track_times=False)
         for key, value in attrs.items():
@@ -104,28 +109,32 @@ class Reader:
         self._paths = [root / f.path for f in files]
         if storage.compression.startswith("blosc2"):
             _load_blosc2_filters()
-        # the open /features datasets: looking one up by name costs more than a read
-        self._open: OrderedDict[int, h5py.Dataset] = OrderedDict()
+        # each open file's datasets by name: looking one up costs more than a read
+        self._open: OrderedDict[int, dict[str, h5py.Dataset]] = OrderedDict()
         self._pid = os.getpid()
 
-    def _features(self, file: int) -> h5py.Dataset:
+    def _dataset(self, file: int, name: str) -> h5py.Dataset:
         if self._pid != os.getpid():
             # inherited through fork: never share HDF5 handles between processes
             self._open = OrderedDict()
             self._pid = os.getpid()
-        ds = self._open.get(file)
-        if ds is None:
-            ds = h5py.File(self._paths[file], "r")["features"]
-            self._open[file] = ds
+        datasets = self._open.get(file)
+        if datasets is None:
+            h5 = h5py.File(self._paths[file], "r")
+            datasets = self._open[file] = {"features": h5["features"]}
             if len(self._open) > _MAX_OPEN:
-                self._open.popitem(last=False)[1].file.close()
+                _close(self._open.popitem(last=False)[1])
         else:
             self._open.move_to_end(file)
+        ds = datasets.get(name)
+        if ds is None:
+            ds = datasets[name] = datasets["features"].file[name]
         return ds
 
-    def read(self, file: int, rows: np.ndarray) -> np.ndarray:
-        """Features of ascending ``rows``, read as contiguous runs (no fancy indexing)."""
-        ds = self._features(file)
+    def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
+        """Rows ``rows`` (ascending) of /features, or of /frame_targets, read as
+        contiguous runs (no fancy indexing)."""
+        ds = self._dataset(file, name)
         if len(rows) == 1:
             return ds[rows[0] : rows[0] + 1]
         out = np.empty((len(rows), *ds.shape[1:]), dtype=ds.dtype)
@@ -135,12 +144,16 @@ class Reader:
         return out
 
     def labels(self, file: int) -> np.ndarray:
-        return np.asarray(self._features(file).file["labels"][()])
+        return np.asarray(self._dataset(file, "labels")[()])
 
     def close(self) -> None:
-        for ds in self._open.values():
-            ds.file.close()
+        for datasets in self._open.values():
+            _close(datasets)
         self._open.clear()
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_open": OrderedDict(), "_pid": None}
+
+
+def _close(datasets: dict[str, h5py.Dataset]) -> None:
+    datasets["features"].file.close()

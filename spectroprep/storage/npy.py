@@ -1,4 +1,5 @@
-"""npy blocks: blocks/block-K/id-N.npy, one file per example, and labels.npy per block.
+"""npy blocks: blocks/block-K/id-N.npy, one file per example, and labels.npy and
+frame_targets.npy per block (when the dataset has them).
 
 Numbers are unpadded, hence the natural sort everywhere. Files load with
 ``allow_pickle=False``.
@@ -16,8 +17,7 @@ import numpy as np
 from ..config import StorageConfig
 from ..layout import FileRecord
 
-LABELS_FILE = "labels.npy"
-OWNED = re.compile(r"blocks(/block-\d+(/(id-\d+|labels)\.npy)?)?")  # what this format writes
+OWNED = re.compile(r"blocks(/block-\d+(/(id-\d+|labels|frame_targets)\.npy)?)?")  # what we write
 
 
 def file_name(index: int) -> str:
@@ -33,7 +33,7 @@ def example_path(file: str, row: int, example_id: int) -> str:
 def write(
     path: Path,
     features: np.ndarray,
-    labels: np.ndarray,
+    targets: Mapping[str, np.ndarray],
     first_id: int,
     attrs: Mapping[str, Any],
     storage: StorageConfig,
@@ -42,7 +42,8 @@ def write(
     path.mkdir()
     for row, example in enumerate(np.asarray(features, dtype=storage.dtype)):
         np.save(path / Path(example_path("", row, first_id + row)).name, example)
-    np.save(path / LABELS_FILE, labels)
+    for name, array in targets.items():
+        np.save(path / f"{name}.npy", array)
 
 
 class Reader:
@@ -57,15 +58,19 @@ class Reader:
     def _load(self, path: Path) -> np.ndarray:
         return np.asarray(np.load(path, allow_pickle=False))
 
-    def read(self, file: int, rows: np.ndarray) -> np.ndarray:
+    def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
+        """Examples ``rows`` of a block, or their rows of another per-block array."""
         block = self._files[file]
+        if name != "features":
+            array = np.load(self._root / block / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            return np.array(array[rows])
         first = int(self._first_ids[file])
         return np.stack(
             [self._load(self._root / example_path(block, int(r), first + int(r))) for r in rows]
         )
 
     def labels(self, file: int) -> np.ndarray:
-        return self._load(self._root / self._files[file] / LABELS_FILE)
+        return self._load(self._root / self._files[file] / "labels.npy")
 
     def close(self) -> None:
         """Nothing stays open between reads."""
