@@ -1,4 +1,5 @@
-"""``make demo``: synthesise a small labelled corpus, build it both ways, read it back.
+"""``make demo``: synthesise a small labelled corpus, build it both ways, read it back;
+then a sound-event corpus with strong labels, built into weak labels and frame targets.
 
 Run as ``python -m spectroprep.demo [WORKDIR]``.
 """
@@ -64,6 +65,50 @@ def make_corpus(folder: Path, seed: int = 0) -> int:
     return len(_CLIPS)
 
 
+def make_scenes(folder: Path, seed: int = 0, scenes: int = 6) -> Path:
+    """Write 8 s scenes of faint noise with tone and chirp events at random times,
+    and their DCASE-style ``events.tsv``; returns the table's path."""
+    rng = np.random.default_rng(seed)
+    rate = 16000
+    rows = ["filename\tonset\toffset\tevent_label"]
+    for i in range(1, scenes + 1):
+        x = 0.02 * rng.standard_normal(8 * rate).astype(np.float32)
+        for kind in ("tone", "chirp"):
+            for _ in range(int(rng.integers(0, 3))):
+                onset = round(float(rng.uniform(0, 7)), 3)
+                offset = round(min(onset + float(rng.uniform(0.2, 1.5)), 8.0), 3)
+                a, b = int(onset * rate), int(offset * rate)
+                x[a:b] += _sound(kind, (b - a) / rate, rate, rng)[: b - a]
+                rows.append(f"scene{i}.wav\t{onset}\t{offset}\t{kind}")
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"scene{i}.wav", x, rate, subtype="PCM_16")
+    table = folder.parent / "events.tsv"
+    table.write_text("\n".join(rows) + "\n")
+    return table
+
+
+def _event_demo(work: Path) -> None:
+    audio = work / "scenes"
+    events = make_scenes(audio)
+    out = work / "dataset-events"
+    command = ["spectroprep", "build", str(audio), "--out", str(out), "--events", str(events)]
+    print(f"\nsound events: {events} annotates the scenes in {audio}")
+    print("$ " + " ".join(command), flush=True)
+    build(audio, out, events=events, progress=True, command=command)
+    with open_dataset(out, targets="frames") as ds:
+        print(format_summary(summarize(ds)))
+        grid = ds.info["labels"]["frames"]
+        _, frames = ds.get_batch(range(len(ds)))
+        first = next(i for i in range(len(ds)) if frames[i].any())
+        t, c = np.nonzero(frames[first])
+        times = grid["first_centre"] + t * grid["step"]
+        print(
+            f"  example {first}: {ds.classes[c[0]]} active from {times.min():.2f} s "
+            f"to {times.max() + grid['step']:.2f} s into its window",
+            flush=True,
+        )
+
+
 def main(workdir: str = "demo-work") -> None:
     work = Path(workdir)
     if work.exists():
@@ -106,6 +151,7 @@ def main(workdir: str = "demo-work") -> None:
             print(format_summary(summarize(ds)))
             names = [ds.classes[i] for i in y] if y is not None else []
             print(f"  built in  {seconds:.1f} s; read a batch: X {x.shape}, y {names}", flush=True)
+    _event_demo(work)
 
 
 if __name__ == "__main__":

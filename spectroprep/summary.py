@@ -22,20 +22,23 @@ def summarize(ds: Dataset) -> dict[str, Any]:
         "dtype": str(ds.dtype),
         "label_kind": ds.label_kind,
         "classes": counts["per_class"],
+        **({"active_frames": counts["active_frames"]} if "active_frames" in counts else {}),
         "bytes": tree_size(ds.path),
     }
 
 
 def format_summary(s: dict[str, Any]) -> str:
     """The summary as a few aligned lines."""
-    classes = ", ".join(f"{name} {n}" for name, n in s["classes"].items()) or "unlabelled"
-    return "\n".join(
-        [
-            f"{s['path']} ({s['format']})",
-            f"  examples  {s['examples']} from {s['sources']} source file(s), "
-            f"{s['audio_seconds']:.1f} s of audio, in {s['files']} data file(s)",
-            f"  features  {s['shape'][0]} x {s['shape'][1]} {s['dtype']}",
-            f"  classes   {classes}",
-            f"  on disk   {s['bytes'] / 1e6:.1f} MB",
-        ]
-    )
+    classes = ", ".join(f"{name} {n}" for name, n in s["classes"].items())
+    lines = [
+        f"{s['path']} ({s['format']})",
+        f"  examples  {s['examples']} from {s['sources']} source file(s), "
+        f"{s['audio_seconds']:.1f} s of audio, in {s['files']} data file(s)",
+        f"  features  {s['shape'][0]} x {s['shape'][1]} {s['dtype']}",
+        f"  labels    {s['label_kind']}" + (f", examples per class: {classes}" if classes else ""),
+    ]
+    if "active_frames" in s:
+        frames = ", ".join(f"{name} {n}" for name, n in s["active_frames"].items())
+        lines.append(f"  frames    active per class: {frames}")
+    lines.append(f"  on disk   {s['bytes'] / 1e6:.1f} MB")
+    return "\n".join(lines)
