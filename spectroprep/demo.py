@@ -99,6 +99,7 @@ def _event_demo(work: Path) -> None:
         print(format_summary(summarize(ds)))
         grid = ds.info["labels"]["frames"]
         _, frames = ds.get_batch(range(len(ds)))
+        assert frames is not None  # opened with targets="frames"
         first = next(i for i in range(len(ds)) if frames[i].any())
         t, c = np.nonzero(frames[first])
         times = grid["first_centre"] + t * grid["step"]
