@@ -41,6 +41,8 @@ class Event:
 
 def _seconds(text: str, column: str, where: str) -> float:
     try:
+        if "_" in text:  # float() takes 1_0 as 10
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise InputError(f"{where}: {column} {text!r} is not a number of seconds") from None
@@ -82,6 +84,8 @@ def read_events(path: Path, inputs: Inputs, vocabulary: Vocabulary) -> EventTabl
         if onset == offset:
             raise InputError(f"{where}: onset and offset are both {onset_text} (an empty event)")
         file_events.append(Event(line, onset, offset, vocabulary.add(label, where)))
+    if not vocabulary.classes():
+        raise InputError(f"{path}: no events, so no classes (give --classes to build negatives)")
     return EventTable(path, vocabulary.classes(), events)
 
 

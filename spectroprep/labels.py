@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InputError
 from .naming import natural_sorted
-from .sources import InputMatcher, Inputs, read_table
+from .sources import InputMatcher, Inputs, not_utf8, read_table
 
 if TYPE_CHECKING:
     from .config import Config
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 KINDS = ("none", "single", "multi", "events", "per-window")
 SEPARATOR = ";"  # between the classes of a multi-label cell, and in manifest.csv
 NO_EVENTS = np.zeros((0, 3), dtype=np.int64)
+MAX_CLASS_ID = 999_999  # per-window class ids above this are surely not class ids
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,8 +75,8 @@ def read_classes(path: str | Path) -> tuple[str, ...]:
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
     seen: dict[str, int] = {}
@@ -95,11 +96,13 @@ def read_classes(path: str | Path) -> tuple[str, ...]:
 
 
 def check_class_name(name: str, where: str) -> None:
-    """A class name must be non-empty and free of the multi-label separator."""
+    """A class name must be non-empty, one line, and free of the multi-label separator."""
     if not name:
         raise InputError(f"{where}: empty class name")
     if SEPARATOR in name:
         raise InputError(f"{where}: class name {name!r} contains {SEPARATOR!r}")
+    if not name.isprintable():
+        raise InputError(f"{where}: class name {name!r} contains a line break or control character")
 
 
 class Vocabulary:
@@ -204,9 +207,16 @@ def _load_window_labels(audio: Path, windows: int) -> tuple[Path, np.ndarray]:
     path = window_label_path(audio)
     if not path.is_file():
         raise InputError(f"{path}: no such file (the per-window labels of {audio.name})")
+    with path.open("rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise InputError(f"{path}: not a .npy file")
     try:
         values = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise InputError(f"{path}: holds Python objects, which are never unpickled") from None
+        raise InputError(f"{path}: not a readable .npy array ({exc})") from exc
+    except (OSError, EOFError) as exc:
         raise InputError(f"{path}: not a readable .npy array ({exc})") from exc
     if values.ndim != 1:
         raise InputError(
@@ -222,17 +232,18 @@ def _load_window_labels(audio: Path, windows: int) -> tuple[Path, np.ndarray]:
 
 def _as_class_ids(values: np.ndarray, path: Path) -> np.ndarray:
     """Integer class ids from an integer, boolean or whole-valued float array."""
-    if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
-            bad = int(np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))[0])
-            raise InputError(f"{path}: window {bad}: label {values[bad]} is not a class id")
-    elif values.dtype.kind not in "iub":
+    if values.dtype.kind not in "iubf":
         raise InputError(f"{path}: labels of type {values.dtype} (expected class ids or names)")
-    ids = values.astype(np.int64)
-    if len(ids) and ids.min() < 0:
-        bad = int(np.flatnonzero(ids < 0)[0])
-        raise InputError(f"{path}: window {bad}: negative class id {ids[bad]}")
-    return ids
+    wide = values.astype(np.float64) if values.dtype.kind == "f" else values
+    bad = ~np.isfinite(wide) | (wide != np.round(wide)) if values.dtype.kind == "f" else None
+    if bad is not None and bad.any():
+        w = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{path}: window {w}: label {values[w]} is not a class id")
+    for w in np.flatnonzero((wide < 0) | (wide > MAX_CLASS_ID))[:1]:
+        raise InputError(
+            f"{path}: window {w}: class id {values[w]} is out of range (0 to {MAX_CLASS_ID})"
+        )
+    return values.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -267,6 +278,8 @@ class WindowLabelFiles:
             classes = self.vocabulary
         else:
             classes = tuple(str(i) for i in range(top + 1))
+        if not classes:
+            raise InputError(f"{self.root}: the per-window label files hold no labels")
         return LabelSet(self.kind, classes, tuple(FileLabels(windows=v) for _, v in ids))
 
     def _bind_names(self, arrays: list[tuple[Path, np.ndarray]]) -> LabelSet:

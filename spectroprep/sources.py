@@ -112,15 +112,20 @@ def _read_listing(listing: Path) -> Inputs:
 def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a UTF-8 table with a header, each with its line number; checks columns.
 
-    Comma-separated, or tab-separated when the header line holds a tab.
+    Comma-separated CSV, or tab-separated when the header line holds a tab (then
+    quotes are plain characters, as in DCASE metadata). Header names are stripped.
     """
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            delimiter = "\t" if "\t" in f.readline() else ","
+            tabs = "\t" in f.readline()
             f.seek(0)
-            reader = csv.DictReader(f, delimiter=delimiter)
+            if tabs:
+                reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            else:
+                reader = csv.DictReader(f)
             try:
-                columns = reader.fieldnames or []
+                columns = [c.strip() for c in reader.fieldnames or []]
+                reader.fieldnames = columns
                 missing = [c for c in required if c not in columns]
                 if missing:
                     raise InputError(
@@ -132,10 +137,20 @@ def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[st
                 ]
             except csv.Error as exc:
                 # line_num counts the lines completed before the bad one
-                raise InputError(
-                    f"{path}:{reader.line_num + 1}: not a valid table ({exc})"
-                ) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+                line = reader.line_num + 1
+                raise InputError(f"{path}:{line}: not a valid table ({exc})") from exc
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
+def not_utf8(path: Path) -> InputError:
+    """The error for a text file that is not UTF-8, naming the line of the first bad byte."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return InputError(f"{path}:{line}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    return InputError(f"{path}: not UTF-8 text")

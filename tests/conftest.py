@@ -9,6 +9,25 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
+import spectroprep
+
+# the corpus fixture's files in natural order, and their windows (1 s windows and hop,
+# the last one zero-padded)
+CORPUS_WINDOWS = {
+    "cat/clip1.flac": 3,
+    "cat/clip3.wav": 1,
+    "cat/clip20.wav": 2,
+    "dog/clip1.wav": 3,
+    "dog/clip2.flac": 2,
+    "dog/clip10.wav": 1,
+}
+
+
+def build(audio: Path, out: Path, **kwargs) -> Path:
+    """``spectroprep.build`` on one worker process unless ``jobs`` is given."""
+    kwargs.setdefault("jobs", 1)
+    return spectroprep.build(audio, out, **kwargs)
+
 
 def signal(seconds: float, rate: int, seed: int = 0, channels: int = 1) -> np.ndarray:
     """A tone sweep plus noise with a known seed: (frames,) or (frames, channels) in [-0.5, 0.5]."""

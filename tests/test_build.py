@@ -7,7 +7,9 @@ import h5py
 import numpy as np
 import pytest
 from conftest import (
+    CORPUS_WINDOWS,
     assert_log_power_close,
+    build,
     reference_audio,
     reference_default_power,
     reference_windows,
@@ -26,19 +28,7 @@ NATURAL_ORDER = [
     "dog/clip2.flac",
     "dog/clip10.wav",
 ]
-WINDOWS = {
-    "cat/clip1.flac": 3,
-    "cat/clip3.wav": 1,
-    "cat/clip20.wav": 2,
-    "dog/clip1.wav": 3,
-    "dog/clip2.flac": 2,
-    "dog/clip10.wav": 1,
-}
-
-
-def build(audio, out, **kwargs):
-    kwargs.setdefault("jobs", 1)
-    return spectroprep.build(audio, out, **kwargs)
+WINDOWS = CORPUS_WINDOWS
 
 
 def checksums(root: Path) -> dict[str, str]:
@@ -248,7 +238,7 @@ def test_input_problems_are_clear(tmp_path):
         build(audio, tmp_path / "ds")
     with pytest.raises(InputError, match=r"every file is shorter than segment\.length"):
         build(audio / "clip1.wav", tmp_path / "ds", overrides=["segment.pad=drop"])
-    with pytest.raises(InputError, match=r"clip1\.wav: not UTF-8 text"):
+    with pytest.raises(InputError, match=r"clip1\.wav:1: not UTF-8 text"):
         build(audio / "clip1.wav", tmp_path / "ds", labels=audio / "clip1.wav")
 
 

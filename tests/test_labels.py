@@ -18,7 +18,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 from click.testing import CliRunner
-from conftest import write_audio
+from conftest import build, write_audio
 
 import spectroprep
 from spectroprep.cli import cli
@@ -26,11 +26,6 @@ from spectroprep.errors import DatasetError
 from spectroprep.layout import read_manifest
 
 RATE = 16000
-
-
-def build(audio, out, **kwargs):
-    kwargs.setdefault("jobs", 1)
-    return spectroprep.build(audio, out, **kwargs)
 
 
 def write_table(path: Path, rows: list[tuple[str, ...]], delimiter: str = "\t") -> Path:
