@@ -98,6 +98,11 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Class vocabulary, one name a line: fixes the class order and ids.",
 )
+@click.option(
+    "--multi-label",
+    is_flag=True,
+    help="Store clip labels multi-hot even if every file has one class.",
+)
 @click.option("--strict", is_flag=True, help="Refuse events past the end of their file.")
 @click.option("--config", "config", help="A TOML file or a preset name from configs/.")
 @click.option(
@@ -124,6 +129,7 @@ def build_command(
     events: Path | None,
     labels_per_window: bool,
     classes: Path | None,
+    multi_label: bool,
     strict: bool,
     config: str | None,
     overrides: tuple[str, ...],
@@ -141,6 +147,7 @@ def build_command(
         events=events,
         labels_per_window=labels_per_window,
         classes=classes,
+        multi_label=multi_label,
         strict=strict,
         config=config,
         overrides=overrides,

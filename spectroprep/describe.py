@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,32 +64,6 @@ def manifest_rows(
                 row += 1
 
 
-def label_counts(
-    tasks: Iterable[ShardTask], labels: LabelSet, targets: Targets
-) -> dict[str, dict[str, int]]:
-    """Examples per class ("per_class") and, for events, active frames per class
-    ("active_frames"), each in class order."""
-    n = len(labels.classes)
-    examples = np.zeros(n, dtype=np.int64)
-    frames = np.zeros(n, dtype=np.int64)
-    for task in tasks:
-        for source, region in task.parts:
-            values = targets.labels(source.labels, region.first, region.count)
-            if values is None:
-                continue
-            if values.ndim == 1:
-                examples += np.bincount(values, minlength=n)
-            else:
-                examples += values.sum(axis=0, dtype=np.int64)
-            if targets.has_frames:
-                active = targets.frames(source.labels, region.first, region.count)
-                frames += active.sum(axis=(0, 1), dtype=np.int64)
-    counts = {"per_class": dict(zip(labels.classes, examples.tolist(), strict=True))}
-    if targets.has_frames:
-        counts["active_frames"] = dict(zip(labels.classes, frames.tolist(), strict=True))
-    return counts
-
-
 def fingerprint(sources: Iterable[Source]) -> str:
     """sha256 of every input's name, size and header: changes when the inputs do."""
     h = hashlib.sha256()
@@ -114,12 +88,16 @@ def describe(
     config: Config,
     labels: LabelSet,
     targets: Targets,
-    tasks: Sequence[ShardTask],
+    counts: Mapping[str, np.ndarray],
     sources: Sequence[Source],
     records: Sequence[FileRecord],
     command: Sequence[str] | None,
 ) -> dict[str, Any]:
-    """The content of dataset.json."""
+    """The content of dataset.json; ``counts``: per-class label counts (Targets.count)."""
+    per_class = {
+        name: dict(zip(labels.classes, np.asarray(values).tolist(), strict=True))
+        for name, values in counts.items()
+    }
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     return {
         "format": FORMAT_NAME,
@@ -136,7 +114,8 @@ def describe(
             "files": len(records),
             "sources": sum(1 for s in sources if s.windows),
             "rejected": sum(1 for s in sources if not s.windows),
-            **label_counts(tasks, labels, targets),
+            "per_class": per_class.get("per_class", {}),
+            **({"active_frames": per_class["active_frames"]} if targets.has_frames else {}),
         },
         "files": [r.to_dict() for r in records],
         "provenance": {

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 COLUMNS = ("filename", "onset", "offset", "event_label")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One annotated event, as read (seconds)."""
 

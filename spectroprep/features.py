@@ -44,9 +44,10 @@ def pad_left(spec: SpectrogramConfig) -> int:
 def frame_centres(window_samples: int, spec: SpectrogramConfig) -> np.ndarray:
     """Centre of each frame's window, in samples from the start of the segment window.
 
-    With ``center`` frame t is centred on sample t * hop_length (exactly when
-    n_fft - win_length is even, else half a sample later); without it on
-    t * hop_length + win_length / 2.
+    The centre of a frame of win_length samples starting at sample a is
+    a + win_length / 2 (where a periodic window peaks). With ``center`` that is
+    t * hop_length for an even win_length (half a sample off for an odd one);
+    without it, t * hop_length + win_length / 2.
     """
     t = np.arange(frame_count(window_samples, spec))
     return t * spec.hop_length - pad_left(spec) + spec.win_length / 2

@@ -102,7 +102,7 @@ def check_class_name(name: str, where: str) -> None:
     if SEPARATOR in name:
         raise InputError(f"{where}: class name {name!r} contains {SEPARATOR!r}")
     if not name.isprintable():
-        raise InputError(f"{where}: class name {name!r} contains a line break or control character")
+        raise InputError(f"{where}: class name {name!r} contains a non-printable character")
 
 
 class Vocabulary:
@@ -140,7 +140,8 @@ def split_cell(cell: str, where: str, vocabulary: Vocabulary) -> tuple[str, ...]
 
 @dataclass(frozen=True)
 class ClipLabels:
-    """One set of classes per file: single-label, or multi-label when any file has several."""
+    """One set of classes per file: multi-label when asked or when any file has several,
+    else single-label."""
 
     kind: str
     classes: tuple[str, ...]
@@ -152,7 +153,11 @@ class ClipLabels:
 
 
 def _clip_labels(
-    inputs: Inputs, cells: dict[str, tuple[str, str]], origin: str, vocabulary: Vocabulary
+    inputs: Inputs,
+    cells: dict[str, tuple[str, str]],
+    origin: str,
+    vocabulary: Vocabulary,
+    multi_label: bool,
 ) -> ClipLabels:
     """``cells``: {input name: (where, label cell)} covering every input file."""
     by_name = {name: split_cell(cell, where, vocabulary) for name, (where, cell) in cells.items()}
@@ -165,7 +170,7 @@ def _clip_labels(
     classes = vocabulary.classes()
     ids = {c: i for i, c in enumerate(classes)}
     file_classes = tuple(tuple(ids[c] for c in by_name[name]) for name in inputs.files)
-    kind = "multi" if any(len(c) > 1 for c in file_classes) else "single"
+    kind = "multi" if multi_label or any(len(c) > 1 for c in file_classes) else "single"
     return ClipLabels(kind, classes, file_classes)
 
 
@@ -205,6 +210,8 @@ def window_label_path(audio: Path) -> Path:
 
 def _load_window_labels(audio: Path, windows: int) -> tuple[Path, np.ndarray]:
     path = window_label_path(audio)
+    if not path.is_file() and windows == 0:
+        return path, np.zeros(0, dtype=np.int64)  # a file without windows needs no labels
     if not path.is_file():
         raise InputError(f"{path}: no such file (the per-window labels of {audio.name})")
     with path.open("rb") as f:
@@ -256,6 +263,14 @@ class WindowLabelFiles:
     kind: str = "per-window"
 
     def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
+        owners: dict[Path, Path] = {}
+        for s in sources:
+            other = owners.setdefault(window_label_path(s.path), s.path)
+            if other != s.path:
+                raise InputError(
+                    f"{window_label_path(s.path)}: would label both {other.name} and "
+                    f"{s.path.name}; per-window labels need one audio file per name"
+                )
         arrays = [_load_window_labels(s.path, s.windows) for s in sources]
         named = [path for path, values in arrays if values.dtype.kind == "U"]
         if named and len(named) != len(arrays):
@@ -321,8 +336,11 @@ def read_labels(
     events: str | Path | None = None,
     labels_per_window: bool = False,
     classes: str | Path | None = None,
+    multi_label: bool = False,
 ) -> PendingLabels:
-    """Read and check the one label source given (or the listing's label column)."""
+    """Read and check the one label source given (or the listing's label column, used
+    when no other is given). ``multi_label`` stores clip labels multi-hot even when
+    every file has one class (so that separately built splits agree)."""
     given = [
         flag
         for flag, value in (
@@ -337,6 +355,8 @@ def read_labels(
         raise InputError(f"give one label source, not {' and '.join(given)}")
     fixed = read_classes(classes) if classes is not None else None
     vocabulary = Vocabulary(fixed, str(classes))
+    if multi_label and (events is not None or labels_per_window):
+        raise InputError("--multi-label applies to clip labels (--labels, --labels-from-folders)")
     if events is not None:
         from .events import read_events
 
@@ -344,11 +364,15 @@ def read_labels(
     if labels_per_window:
         return WindowLabelFiles(inputs.root, fixed, str(classes))
     if labels is not None:
-        return _clip_labels(inputs, _cells_from_csv(Path(labels), inputs), str(labels), vocabulary)
-    if labels_from_folders:
-        return _clip_labels(inputs, _cells_from_folders(inputs), "folder names", vocabulary)
-    if inputs.listed_labels is not None:
-        return _clip_labels(inputs, inputs.listed_labels, "the listing's label column", vocabulary)
-    if fixed is not None:
+        cells, origin = _cells_from_csv(Path(labels), inputs), str(labels)
+    elif labels_from_folders:
+        cells, origin = _cells_from_folders(inputs), "folder names"
+    elif inputs.listed_labels is not None:
+        cells, origin = inputs.listed_labels, "the listing's label column"
+    elif fixed is not None:
         raise InputError(f"{classes}: --classes needs labels (--labels, --events, ...)")
-    return NoLabels()
+    elif multi_label:
+        raise InputError("--multi-label needs clip labels (--labels, --labels-from-folders)")
+    else:
+        return NoLabels()
+    return _clip_labels(inputs, cells, origin, vocabulary, multi_label)

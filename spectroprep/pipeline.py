@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
@@ -82,18 +83,23 @@ def run_tasks(
     attrs: dict[str, Any],
     jobs: int,
     progress: bool,
-) -> list[FileRecord]:
-    """Run every shard task on ``jobs`` worker processes; records in shard order."""
+) -> tuple[list[FileRecord], dict[str, np.ndarray]]:
+    """Run every shard task on ``jobs`` worker processes: the records in shard
+    order, and the label counts per class summed over all shards."""
     total = sum(t.n_examples for t in tasks)
     records: list[FileRecord] = []
+    counts: dict[str, np.ndarray] = {}
     results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
         delayed(run_task)(task, out, config, targets, attrs) for task in tasks
     )
     with tqdm(total=total, desc="build", unit="ex", disable=not progress) as bar:
-        for record in results:
-            records.append(record)
-            bar.update(record.examples)
-    return sorted(records, key=lambda r: natural_key(r.path))  # file names follow shard order
+        for result in results:
+            records.append(result.record)
+            for name, values in result.counts.items():
+                counts[name] = counts.get(name, 0) + values
+            bar.update(result.record.examples)
+    records.sort(key=lambda r: natural_key(r.path))  # file names follow shard order
+    return records, counts
 
 
 def build(
@@ -105,6 +111,7 @@ def build(
     events: str | Path | None = None,
     labels_per_window: bool = False,
     classes: str | Path | None = None,
+    multi_label: bool = False,
     strict: bool = False,
     config: str | Path | Config | None = None,
     overrides: Sequence[str] = (),
@@ -119,8 +126,9 @@ def build(
     Labels come from one of ``labels`` (CSV path,label; ";" between several
     classes), ``labels_from_folders``, ``events`` (DCASE strong labels) or
     ``labels_per_window`` (``<name>-lbl.npy`` beside each file), in the order
-    of ``classes`` (one name a line) when given; events past the end of their
-    file are clipped with a warning, or refused when ``strict``.
+    of ``classes`` (one name a line) when given. Clip labels are multi-hot
+    when ``multi_label`` or when a file has several classes. Events past the
+    end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
     ``section.key=value`` strings; ``format`` overrides ``storage.format``.
     Everything is checked before anything is written. Returns ``out``.
@@ -130,6 +138,8 @@ def build(
         cfg = cfg.replace("storage", format=format)
     out = Path(out)
     inputs = find_inputs(audio)
+    if strict and events is None:
+        raise InputError("--strict applies to --events")
     pending = read_labels(
         inputs,
         labels=labels,
@@ -137,6 +147,7 @@ def build(
         events=events,
         labels_per_window=labels_per_window,
         classes=classes,
+        multi_label=multi_label,
     )
     sources = read_sources(inputs, cfg, progress)
     label_set = pending.bind(sources, cfg, strict)
@@ -155,11 +166,13 @@ def build(
     tasks = make_tasks(sources, per_file)
     with output_folder(out, overwrite):
         attrs = shard_attrs(cfg, label_set)
-        records = run_tasks(tasks, out, cfg, targets, attrs, jobs or os.cpu_count() or 1, progress)
+        records, counts = run_tasks(
+            tasks, out, cfg, targets, attrs, jobs or os.cpu_count() or 1, progress
+        )
         write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, targets))
         rejected = rejected_rows(sources, cfg)
         if rejected:
             write_rejected(out / REJECTED_CSV, rejected)
-        info = describe(cfg, label_set, targets, tasks, sources, records, command)
+        info = describe(cfg, label_set, targets, counts, sources, records, command)
         write_json(out / DATASET_JSON, info)
     return out

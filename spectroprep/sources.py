@@ -51,11 +51,14 @@ class InputMatcher:
             self.by_base.setdefault(PurePosixPath(name).name, []).append(name)
 
     def match(self, filename: str, where: str) -> str:
+        """The input's name, or an error naming ``where`` (e.g. "labels.csv:7")."""
         if filename in self.known:
             return filename
         candidates = self.by_base.get(filename, [])
         if len(candidates) == 1:
             return candidates[0]
+        if not filename.isprintable():
+            filename = repr(filename)  # keep the message on one line
         if candidates:
             raise InputError(
                 f"{where}: {filename} matches {len(candidates)} input files "

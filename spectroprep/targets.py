@@ -6,16 +6,18 @@ target rate. For event annotations:
 * a class labels a window when its events cover at least
   ``min(labels.min_overlap, segment.length)`` seconds of it, or when one whole
   event (overlapping events of a class merged) lies inside it;
-* frame ``t`` of a window is active for a class when the frame's centre lies
-  inside one of its events, [onset, offset), and inside the window's own audio
-  (a centred STFT's last frame is centred on the window's end, on padding).
+* frame ``t`` of a window is active for a class when the frame's centre, to
+  the nearest sample, lies inside one of its events, [onset, offset), and
+  inside the window's own audio (a centred STFT's last frame is centred on the
+  window's end, on padding).
 
-The same functions run in the workers (to write the arrays) and in the parent
-(for the manifest and the counts), so both always agree.
+The same functions run in the workers (to write the arrays and count them)
+and in the parent (for the manifest), so both always agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +50,8 @@ class Targets:
             window,
             config.hop_samples,
             min(round(config.labels.min_overlap * rate), window),
-            frame_centres(window, config.spectrogram),
+            # half a sample off when win_length is odd: round to the sample grid
+            np.floor(frame_centres(window, config.spectrogram) + 0.5),
         )
 
     @property
@@ -57,6 +60,11 @@ class Targets:
 
     def _starts(self, first: int, count: int) -> np.ndarray:
         return (first + np.arange(count, dtype=np.int64)) * self.hop
+
+    def _events_near(self, file: FileLabels, starts: np.ndarray) -> np.ndarray:
+        """The events that overlap windows starting at ``starts``."""
+        events = file.events
+        return events[(events[:, 0] < starts[-1] + self.window) & (events[:, 1] > starts[0])]
 
     def labels(self, file: FileLabels, first: int, count: int) -> np.ndarray | None:
         """Labels of windows ``first .. first+count-1``: (count,) int64 class ids,
@@ -73,7 +81,7 @@ class Targets:
             out[:, list(file.classes)] = 1
             return out
         starts = self._starts(first, count)[:, None]
-        start, stop, cls = file.events.T
+        start, stop, cls = self._events_near(file, starts[:, 0]).T
         covered = np.clip(
             np.minimum(stop, starts + self.window) - np.maximum(start, starts), 0, None
         )
@@ -91,11 +99,22 @@ class Targets:
         in_window = (self.centres >= 0) & (self.centres < self.window)
         starts = self._starts(first, count)
         centres = starts[:, None] + self.centres[None, :]
-        lo, hi = starts[0], starts[-1] + self.window
-        nearby = (file.events[:, 0] < hi) & (file.events[:, 1] > lo)
-        for start, stop, cls in file.events[nearby].tolist():
+        for start, stop, cls in self._events_near(file, starts).tolist():
             out[:, :, cls] |= (start <= centres) & (centres < stop) & in_window
         return out
+
+    def count(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Examples per class ("per_class") and, for events, active frames per class
+        ("active_frames") in the label arrays of some examples."""
+        counts = {}
+        labels = arrays.get("labels")
+        if labels is not None and labels.ndim == 1:
+            counts["per_class"] = np.bincount(labels, minlength=self.n_classes)
+        elif labels is not None:
+            counts["per_class"] = labels.sum(axis=0, dtype=np.int64)
+        if "frame_targets" in arrays:
+            counts["active_frames"] = arrays["frame_targets"].sum(axis=(0, 1), dtype=np.int64)
+        return counts
 
     def params(self, config: Config) -> dict[str, Any]:
         """The conversion parameters dataset.json records."""

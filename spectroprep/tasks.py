@@ -71,10 +71,18 @@ def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:
     return {name: np.concatenate(parts) for name, parts in arrays.items()}
 
 
+@dataclass(frozen=True)
+class ShardResult:
+    """What a worker reports of a shard: its record, and its label counts per class."""
+
+    record: FileRecord
+    counts: dict[str, np.ndarray]
+
+
 def run_task(
     task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
-) -> FileRecord:
-    """Compute and write one shard; returns its record for dataset.json."""
+) -> ShardResult:
+    """Compute and write one shard."""
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     row = 0
@@ -85,13 +93,8 @@ def run_task(
     rel = fmt.file_name(task.index)
     final = root / rel
     final.parent.mkdir(parents=True, exist_ok=True)
+    arrays = task_targets(task, targets)
     with atomic_path(final) as tmp:
-        fmt.write(
-            tmp,
-            features,
-            task_targets(task, targets),
-            task.first_example + 1,
-            attrs,
-            config.storage,
-        )
-    return FileRecord(rel, task.n_examples, tree_size(final), sha256_path(final))
+        fmt.write(tmp, features, arrays, task.first_example + 1, attrs, config.storage)
+    record = FileRecord(rel, task.n_examples, tree_size(final), sha256_path(final))
+    return ShardResult(record, targets.count(arrays))

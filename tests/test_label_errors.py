@@ -233,7 +233,10 @@ def test_an_events_table_without_any_event_builds_or_is_refused_clearly(corpus, 
 def test_a_quoted_label_cell_with_a_line_break_is_refused(corpus, tmp_path, out):
     path = clip_labels(tmp_path, cat__clip1_flac='"cat\nkitten"')
     refused(
-        corpus, out, at(path, 3) + r"class name 'cat\\nkitten' contains a line break", labels=path
+        corpus,
+        out,
+        at(path, 3) + r"class name 'cat\\nkitten' contains a non-printable character",
+        labels=path,
     )
 
 
@@ -564,3 +567,42 @@ def test_the_cli_prints_the_clipping_warning_on_one_line(corpus, tmp_path, out):
         "(2.5 s); clipped to the file"
     ]
     assert f"wrote 12 examples to {out}" in result.output
+
+
+# -- added with the review fixes ------------------------------------------------------
+
+
+def test_two_audio_files_may_not_share_a_window_label_file(corpus, out):
+    window_labels(corpus)
+    write_audio(corpus / "dog" / "clip1.flac", 1.0, 16000)
+    refused(
+        corpus,
+        out,
+        at(lbl_path(corpus, "dog/clip1.wav")) + r"would label both clip1\.flac and clip1\.wav",
+        labels_per_window=True,
+    )
+
+
+def test_a_file_without_windows_needs_no_window_label_file(corpus, tmp_path):
+    window_labels(corpus)
+    write_audio(corpus / "dog" / "empty.wav", 0.0, 16000)  # no frames: no windows
+    ds = spectroprep.open_dataset(build(corpus, tmp_path / "ds", labels_per_window=True))
+    assert ds.info["counts"]["rejected"] == 1 and ds.label_kind == "per-window"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"strict": True}, r"^--strict applies to --events$"),
+        ({"multi_label": True}, r"^--multi-label needs clip labels"),
+        ({"multi_label": True, "labels_per_window": True}, r"^--multi-label applies to clip"),
+    ],
+)
+def test_flags_that_do_not_apply_are_refused(corpus, out, kwargs, message):
+    refused(corpus, out, message, **kwargs)
+
+
+def test_a_file_name_with_a_line_break_stays_on_one_line(corpus, tmp_path, out):
+    path = clip_labels(tmp_path)
+    path.write_text(path.read_text() + '"cat/ghost\nclip.wav",cat\n')
+    refused(corpus, out, at(path, 9) + r"'cat/ghost\\nclip\.wav' is not among", labels=path)

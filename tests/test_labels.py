@@ -390,3 +390,28 @@ def test_unlabelled_datasets_have_no_label_arrays(corpus, tmp_path, fmt):
         spectroprep.open_dataset(ds.path, targets="frames")
     with pytest.raises(ValueError, match="targets must be one of"):
         spectroprep.open_dataset(ds.path, targets="weak")
+
+
+def test_multi_label_can_be_asked_for_when_every_file_has_one_class(corpus, tmp_path):
+    ds = spectroprep.open_dataset(
+        build(corpus, tmp_path / "ds", labels_from_folders=True, multi_label=True)
+    )
+    assert ds.label_kind == "multi" and ds.classes == ["cat", "dog"]
+    np.testing.assert_array_equal(ds.labels, [[1, 0]] * 6 + [[0, 1]] * 6)
+
+
+def test_an_odd_window_length_still_marks_the_first_frame(tmp_path):
+    """With win_length 401 frame centres fall half a sample off the grid; they are
+    rounded, so an event over the whole file activates every frame but the last
+    (centred on the window's end)."""
+    write_audio(tmp_path / "audio" / "a.wav", 2.0, RATE)
+    write_table(tmp_path / "events.tsv", [("a.wav", "0", "2", "hum")])
+    build(
+        tmp_path / "audio",
+        tmp_path / "ds",
+        events=tmp_path / "events.tsv",
+        overrides=["spectrogram.win_length=401"],
+    )
+    _, frames = spectroprep.open_dataset(tmp_path / "ds", targets="frames").get_batch([0, 1])
+    assert frames.shape == (2, 101, 1)
+    assert frames[:, :100].all() and not frames[:, 100].any()
