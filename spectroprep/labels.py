@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from .config import Config
     from .tasks import Source
 
-KINDS = ("none", "single", "multi", "events", "per-window")
 SEPARATOR = ";"  # between the classes of a multi-label cell, and in manifest.csv
 NO_EVENTS = np.zeros((0, 3), dtype=np.int64)
 MAX_CLASS_ID = 999_999  # per-window class ids above this are surely not class ids
