@@ -106,6 +106,11 @@ class SpectrogramConfig:
     scaling: str  # "none" | "density" (PSD, as scipy) | "spectrum"
     scale: str  # "log": log(S + eps) | "linear": S
     eps: float
+    n_mels: int  # mel bands; 0 keeps the linear frequency bins
+    fmin: float  # lowest mel filter edge, Hz
+    fmax: float  # highest mel filter edge, Hz; 0 means sample_rate / 2
+    mel_scale: str  # "slaney" | "htk"
+    norm: str  # "slaney" (each filter of unit area) | "none"
     standardize: bool  # each window's audio to zero mean, unit variance first
 
     def __post_init__(self) -> None:
@@ -132,11 +137,25 @@ class SpectrogramConfig:
         _check_choice(sec, "scaling", self.scaling, ("none", "density", "spectrum"))
         _check_choice(sec, "scale", self.scale, ("log", "linear"))
         _check_positive(sec, "eps", self.eps)
+        if isinstance(self.n_mels, bool) or not isinstance(self.n_mels, int) or self.n_mels < 0:
+            raise _fail(sec, "n_mels", self.n_mels, "must be a whole number >= 0 (0: no mel)")
+        for key in ("fmin", "fmax"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise _fail(sec, key, value, "must be a frequency >= 0 Hz")
+        _check_choice(sec, "mel_scale", self.mel_scale, ("slaney", "htk"))
+        _check_choice(sec, "norm", self.norm, ("slaney", "none"))
         _check_bool(sec, "standardize", self.standardize)
 
     @property
     def n_bins(self) -> int:
+        """One-sided FFT bins."""
         return self.n_fft // 2 + 1
+
+    @property
+    def n_features(self) -> int:
+        """Frequency rows of a feature: mel bands, or FFT bins."""
+        return self.n_mels or self.n_bins
 
 
 @dataclass(frozen=True)
@@ -219,6 +238,14 @@ class Config:
                     f"must be a whole number (>= 1) of samples at {rate} Hz",
                 )
         spec = self.spectrogram
+        nyquist = rate / 2
+        if spec.n_mels and not spec.fmin < (spec.fmax or nyquist) <= nyquist:
+            raise _fail(
+                "spectrogram",
+                "fmax",
+                spec.fmax,
+                f"mel filters need fmin ({spec.fmin}) < fmax <= {nyquist:g} Hz (0: {nyquist:g})",
+            )
         if not spec.center and spec.win_length > self.window_samples:
             raise _fail("spectrogram", "win_length", spec.win_length, "is longer than one segment")
         if spec.center and spec.pad_mode == "reflect" and spec.n_fft // 2 >= self.window_samples:

@@ -17,6 +17,7 @@ from scipy.signal import get_window
 
 from .config import SpectrogramConfig
 from .errors import ConfigError
+from .mel import mel_filterbank
 
 # About 8-10 windows per rfft call is fastest: bigger batches fall out of cache
 # (PERFORMANCE.md).
@@ -31,8 +32,8 @@ def frame_count(window_samples: int, spec: SpectrogramConfig) -> int:
 
 
 def feature_shape(window_samples: int, spec: SpectrogramConfig) -> tuple[int, int]:
-    """(frequency bins, frames) of one example."""
-    return spec.n_bins, frame_count(window_samples, spec)
+    """(frequency bins or mel bands, frames) of one example."""
+    return spec.n_features, frame_count(window_samples, spec)
 
 
 def pad_left(spec: SpectrogramConfig) -> int:
@@ -182,13 +183,24 @@ def spectrogram(
         out = np.empty((n, bins, n_frames), dtype=np.float32)
     work = _Workspace(spec, samples, n_frames)
     factor = _scale_factor(spec, sample_rate)
+    mel = None
+    if spec.n_mels:
+        fmax = spec.fmax or sample_rate / 2
+        htk, norm = spec.mel_scale == "htk", None if spec.norm == "none" else spec.norm
+        filters = mel_filterbank(sample_rate, spec.n_fft, spec.n_mels, spec.fmin, fmax, htk, norm)
+        mel = np.empty((_BATCH, spec.n_mels, n_frames), np.float32)
     for lo in range(0, n, _BATCH):
         power = work.power_spectrum(work.load(windows[lo : lo + _BATCH]))
         if factor is not None:
             power *= factor
         if spec.power == 1:
             np.sqrt(power, out=power)
-        out[lo : lo + len(power)] = power.transpose(0, 2, 1)
+        if mel is None:
+            out[lo : lo + len(power)] = power.transpose(0, 2, 1)
+        else:  # (mels, bins) @ (b, bins, frames)
+            bands = mel[: len(power)]
+            np.matmul(filters, power.transpose(0, 2, 1), out=bands)
+            out[lo : lo + len(power)] = bands
     if spec.scale == "log":
         out += np.float32(spec.eps)
         np.log(out, out=out)

@@ -122,3 +122,26 @@ def test_to_dict_round_trips():
     cfg = load_config("seed-8k")
     assert Config.from_dict(cfg.to_dict()) == cfg
     assert cfg.to_dict()["spectrogram"]["window"] == ["tukey", 0.25]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("spectrogram.n_mels=-1", r"spectrogram\.n_mels = -1: must be a whole number >= 0"),
+        ("spectrogram.n_mels=true", r"spectrogram\.n_mels = True: must be a whole number"),
+        ("spectrogram.fmin=-5.0", r"spectrogram\.fmin = -5\.0: must be a frequency >= 0 Hz"),
+        ("spectrogram.mel_scale='bark'", r"spectrogram\.mel_scale = 'bark': must be one of"),
+        ("spectrogram.norm='l2'", r"spectrogram\.norm = 'l2': must be one of"),
+    ],
+)
+def test_bad_mel_settings_are_named(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+@pytest.mark.parametrize("fmin, fmax", [(0.0, 9000.0), (4000.0, 3000.0), (8000.0, 0.0)])
+def test_mel_edges_must_fit_below_nyquist(fmin, fmax):
+    overrides = ["spectrogram.n_mels=40", f"spectrogram.fmin={fmin}", f"spectrogram.fmax={fmax}"]
+    with pytest.raises(ConfigError, match=r"mel filters need fmin .* < fmax <= 8000 Hz"):
+        load_config(None, overrides)
+    assert load_config(None, overrides[1:]).spectrogram.n_mels == 0  # unchecked without mels

@@ -3,7 +3,11 @@
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
+from conftest import write_audio
 
+import spectroprep
+from spectroprep.features import spectrogram
 from spectroprep.mel import hz_to_mel, mel_filterbank, mel_to_hz
 
 
@@ -39,3 +43,28 @@ def test_the_cached_filterbank_cannot_be_changed():
     weights = mel_filterbank(16000, 512, 64)
     with pytest.raises(ValueError):
         weights[0, 0] = 1.0
+
+
+@pytest.mark.parametrize(
+    "overrides, librosa_kwargs",
+    [
+        ([], {}),
+        (
+            ["spectrogram.fmin=50.0", "spectrogram.fmax=7000.0", "spectrogram.mel_scale='htk'"],
+            {"fmin": 50.0, "fmax": 7000.0, "htk": True},
+        ),
+        (["spectrogram.norm='none'", "spectrogram.power=1"], {"norm": None, "power": 1.0}),
+    ],
+)
+def test_mel_spectrogram_equals_librosa_on_real_audio(tmp_path, overrides, librosa_kwargs):
+    x, rate = sf.read(write_audio(tmp_path / "a.wav", 1.0, 16000, seed=3), dtype="float32")
+    config = spectroprep.load_config(None, ["spectrogram.n_mels=64", *overrides])
+    ours = spectrogram(x[None, :], config.spectrogram, rate)[0]
+    kwargs = {"power": 2.0, **librosa_kwargs}
+    theirs = librosa.feature.melspectrogram(
+        y=x.astype(np.float64), sr=rate, n_fft=512, hop_length=160, win_length=400,
+        window="hann", center=True, pad_mode="constant", n_mels=64, **kwargs,
+    )  # fmt: skip
+    assert ours.shape == theirs.shape == (64, 101)
+    ours_linear = np.exp(ours.astype(np.float64)) - 1e-6
+    np.testing.assert_allclose(ours_linear, theirs, rtol=1e-4, atol=1e-6 * theirs.max())
