@@ -240,12 +240,14 @@ def _as_class_ids(values: np.ndarray, path: Path) -> np.ndarray:
     """Integer class ids from an integer, boolean or whole-valued float array."""
     if values.dtype.kind not in "iubf":
         raise InputError(f"{path}: labels of type {values.dtype} (expected class ids or names)")
-    wide = values.astype(np.float64) if values.dtype.kind == "f" else values
-    bad = ~np.isfinite(wide) | (wide != np.round(wide)) if values.dtype.kind == "f" else None
-    if bad is not None and bad.any():
-        w = int(np.flatnonzero(bad)[0])
+    wide = values.astype(np.float64)  # also holds uint64 ids too large for int64
+    not_ids = ~np.isfinite(wide) | (wide != np.round(wide))
+    if not_ids.any():
+        w = int(np.flatnonzero(not_ids)[0])
         raise InputError(f"{path}: window {w}: label {values[w]} is not a class id")
-    for w in np.flatnonzero((wide < 0) | (wide > MAX_CLASS_ID))[:1]:
+    out_of_range = (wide < 0) | (wide > MAX_CLASS_ID)
+    if out_of_range.any():
+        w = int(np.flatnonzero(out_of_range)[0])
         raise InputError(
             f"{path}: window {w}: class id {values[w]} is out of range (0 to {MAX_CLASS_ID})"
         )
@@ -271,15 +273,18 @@ class WindowLabelFiles:
                     f"{s.path.name}; per-window labels need one audio file per name"
                 )
         arrays = [_load_window_labels(s.path, s.windows) for s in sources]
-        named = [path for path, values in arrays if values.dtype.kind == "U"]
-        if named and len(named) != len(arrays):
-            numbered = next(path for path, values in arrays if values.dtype.kind != "U")
+        named = [path for path, values in arrays if len(values) and values.dtype.kind == "U"]
+        numbered = [path for path, values in arrays if len(values) and values.dtype.kind != "U"]
+        if named and numbered:
             raise InputError(
-                f"{numbered}: holds class ids while {named[0]} holds class names; use one kind"
+                f"{numbered[0]}: holds class ids while {named[0]} holds class names; use one kind"
             )
         if named:
             return self._bind_names(arrays)
-        ids = [(path, _as_class_ids(values, path)) for path, values in arrays]
+        ids = [
+            (path, _as_class_ids(values, path) if len(values) else values.astype(np.int64))
+            for path, values in arrays
+        ]
         top = max((int(v.max()) for _, v in ids if len(v)), default=-1)
         if self.vocabulary is not None:
             for path, values in ids:
@@ -298,15 +303,17 @@ class WindowLabelFiles:
 
     def _bind_names(self, arrays: list[tuple[Path, np.ndarray]]) -> LabelSet:
         vocabulary = Vocabulary(self.vocabulary, self.origin)
+        per_file = []  # (names in the file, each window's index into them)
         for path, values in arrays:
-            for name in np.unique(values):
-                first = int(np.flatnonzero(values == name)[0])
-                vocabulary.add(str(name), f"{path}: window {first}")
+            names, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+            for name, w in zip(names.tolist(), first.tolist(), strict=True):
+                vocabulary.add(name, f"{path}: window {w}")
+            per_file.append((names.tolist(), inverse))
         classes = vocabulary.classes()
         ids = {c: i for i, c in enumerate(classes)}
         files = tuple(
-            FileLabels(windows=np.array([ids[str(v)] for v in values], dtype=np.int64))
-            for _, values in arrays
+            FileLabels(windows=np.array([ids[n] for n in names], dtype=np.int64)[inverse])
+            for names, inverse in per_file
         )
         return LabelSet(self.kind, classes, files)
 

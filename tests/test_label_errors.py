@@ -583,8 +583,12 @@ def test_two_audio_files_may_not_share_a_window_label_file(corpus, out):
     )
 
 
-def test_a_file_without_windows_needs_no_window_label_file(corpus, tmp_path):
-    window_labels(corpus)
+@pytest.mark.parametrize("names", [False, True], ids=["ids", "names"])
+def test_a_file_without_windows_needs_no_window_label_file(corpus, tmp_path, names):
+    if names:
+        window_labels(corpus, **{key(n): np.array(["quiet"] * w) for n, w in WINDOWS.items()})
+    else:
+        window_labels(corpus)
     write_audio(corpus / "dog" / "empty.wav", 0.0, 16000)  # no frames: no windows
     ds = spectroprep.open_dataset(build(corpus, tmp_path / "ds", labels_per_window=True))
     assert ds.info["counts"]["rejected"] == 1 and ds.label_kind == "per-window"
