@@ -104,14 +104,18 @@ class SpectrogramConfig:
     detrend: str  # "none" | "constant" (subtract each frame's mean, as scipy does)
     power: float  # 1: magnitude, 2: power
     scaling: str  # "none" | "density" (PSD, as scipy) | "spectrum"
-    scale: str  # "log": log(S + eps) | "linear": S
-    eps: float
+    scale: str  # "log": log(S + eps) | "db": decibels as librosa.power_to_db | "linear": S
+    eps: float  # added before the log of scale = "log"
+    ref: float | str  # scale = "db": 0 dB level, a number or "max" (each example's peak)
+    amin: float  # scale = "db": floor of S before the log (librosa's amin)
+    top_db: float  # scale = "db": floor at the example's peak minus top_db; 0: no floor
     n_mels: int  # mel bands; 0 keeps the linear frequency bins
     fmin: float  # lowest mel filter edge, Hz
     fmax: float  # highest mel filter edge, Hz; 0 means sample_rate / 2
     mel_scale: str  # "slaney" | "htk"
     norm: str  # "slaney" (each filter of unit area) | "none"
     standardize: bool  # each window's audio to zero mean, unit variance first
+    precision: str  # "float64" | "float32": the number type the spectra are computed in
 
     def __post_init__(self) -> None:
         sec = "spectrogram"
@@ -135,8 +139,16 @@ class SpectrogramConfig:
         _check_choice(sec, "detrend", self.detrend, ("none", "constant"))
         _check_choice(sec, "power", self.power, (1, 2))
         _check_choice(sec, "scaling", self.scaling, ("none", "density", "spectrum"))
-        _check_choice(sec, "scale", self.scale, ("log", "linear"))
+        _check_choice(sec, "scale", self.scale, ("log", "db", "linear"))
         _check_positive(sec, "eps", self.eps)
+        if self.ref != "max":
+            try:
+                _check_positive(sec, "ref", self.ref)
+            except ConfigError:
+                raise _fail(sec, "ref", self.ref, 'must be a positive number or "max"') from None
+        _check_positive(sec, "amin", self.amin)
+        if self.top_db != 0:
+            _check_positive(sec, "top_db", self.top_db)
         if isinstance(self.n_mels, bool) or not isinstance(self.n_mels, int) or self.n_mels < 0:
             raise _fail(sec, "n_mels", self.n_mels, "must be a whole number >= 0 (0: no mel)")
         for key in ("fmin", "fmax"):
@@ -146,6 +158,7 @@ class SpectrogramConfig:
         _check_choice(sec, "mel_scale", self.mel_scale, ("slaney", "htk"))
         _check_choice(sec, "norm", self.norm, ("slaney", "none"))
         _check_bool(sec, "standardize", self.standardize)
+        _check_choice(sec, "precision", self.precision, ("float64", "float32"))
 
     @property
     def n_bins(self) -> int:
@@ -285,7 +298,7 @@ class Config:
                 keys = ", ".join(f"{name}.{k}" for k in missing)
                 raise ConfigError(f"{origin}: missing key(s) {keys}")
             for key, field in fields.items():
-                if field.type == "float" and type(values[key]) is int:
+                if field.type.startswith("float") and type(values[key]) is int:
                     values[key] = float(values[key])
             try:
                 sections[name] = section_cls(**values)

@@ -61,18 +61,20 @@ def _uses_dft_matrix(spec: SpectrogramConfig) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _window(window: str | tuple[str | float, ...], length: int) -> np.ndarray:
-    return get_window(window, length).astype(np.float32)
+def _window(window: str | tuple[str | float, ...], length: int, dtype: str) -> np.ndarray:
+    return get_window(window, length).astype(dtype)
 
 
 @lru_cache(maxsize=8)
-def _dft_matrix(window: str | tuple[str | float, ...], length: int, n_fft: int) -> np.ndarray:
+def _dft_matrix(
+    window: str | tuple[str | float, ...], length: int, n_fft: int, dtype: str
+) -> np.ndarray:
     """Windowed real DFT as a (length, 2 * bins) matrix: [cos | -sin] columns."""
     n = np.arange(length)[:, None]
     k = np.arange(n_fft // 2 + 1)[None, :]
     phase = 2 * np.pi * ((n * k) % n_fft) / n_fft
     w = get_window(window, length)[:, None]
-    return np.hstack([w * np.cos(phase), -w * np.sin(phase)]).astype(np.float32)
+    return np.hstack([w * np.cos(phase), -w * np.sin(phase)]).astype(dtype)
 
 
 def _scale_factor(spec: SpectrogramConfig, sample_rate: int) -> np.ndarray | None:
@@ -115,12 +117,15 @@ class _Workspace:
             self.right = max(0, needed - self.left - samples)
         else:
             self.right = 0
+        dtype = spec.precision  # the number type the spectra are computed in
         # zeros stay in the padding (constant mode) and past win_length (the FFT's zero-padding)
-        self.signal = np.zeros((_BATCH, self.left + samples + self.right), np.float32)
+        self.signal = np.zeros((_BATCH, self.left + samples + self.right), dtype)
         frame_width = spec.win_length if _uses_dft_matrix(spec) else spec.n_fft
-        self.frames = np.zeros((_BATCH, n_frames, frame_width), np.float32)
+        self.frames = np.zeros((_BATCH, n_frames, frame_width), dtype)
+        # the power is rounded to float32 once, as it leaves the transform
         self.power = np.empty((_BATCH, n_frames, spec.n_bins), np.float32)
         self.scratch = np.empty_like(self.power)
+        self.magnitude = np.empty((_BATCH, n_frames, spec.n_bins), dtype)
         if spec.center and spec.pad_mode == "reflect":
             if max(self.left, self.right) >= samples:
                 raise ConfigError(
@@ -150,26 +155,26 @@ class _Workspace:
         return frames
 
     def power_spectrum(self, frames: np.ndarray) -> np.ndarray:
-        """|DFT|^2 of the frames -> (b, frames, bins), in the workspace."""
-        spec, bins = self.spec, self.spec.n_bins
+        """|DFT|^2 of the frames -> (b, frames, bins) float32, in the workspace."""
+        spec, bins, dtype = self.spec, self.spec.n_bins, self.spec.precision
         b = len(frames)
         power = self.power[:b]
         if _uses_dft_matrix(spec):
             flat = frames.reshape(-1, spec.win_length)  # 2-D: one BLAS call
-            prod = (flat @ _dft_matrix(spec.window, spec.win_length, spec.n_fft)).reshape(
-                b, self.n_frames, 2 * bins
-            )
+            dft = _dft_matrix(spec.window, spec.win_length, spec.n_fft, dtype)
+            prod = (flat @ dft).reshape(b, self.n_frames, 2 * bins)
             re, im = prod[..., :bins], prod[..., bins:]
             scratch = self.scratch[:b]
-            np.multiply(re, re, out=power)
-            np.multiply(im, im, out=scratch)
+            np.multiply(re, re, out=power, casting="same_kind")
+            np.multiply(im, im, out=scratch, casting="same_kind")
             power += scratch
         else:
-            frames[..., : spec.win_length] *= _window(spec.window, spec.win_length)
+            frames[..., : spec.win_length] *= _window(spec.window, spec.win_length, dtype)
             # |z| then squared, into the workspace: 2x faster than re*re + im*im
             # on strided views of a complex array
-            np.abs(scipy.fft.rfft(frames, axis=-1), out=power)
-            np.square(power, out=power)
+            magnitude = self.magnitude[:b]
+            np.abs(scipy.fft.rfft(frames, axis=-1), out=magnitude)
+            np.square(magnitude, out=power, casting="same_kind")
         return power
 
 
@@ -204,4 +209,30 @@ def spectrogram(
     if spec.scale == "log":
         out += np.float32(spec.eps)
         np.log(out, out=out)
+    elif spec.scale == "db":
+        to_decibels(out, spec)
     return out
+
+
+def to_decibels(s: np.ndarray, spec: SpectrogramConfig) -> None:
+    """In place: (n, F, T) power (or magnitude, ``spec.power == 1``) to decibels,
+    as librosa.power_to_db (amplitude_to_db) does to each example.
+
+    dB = 10 log10(max(S, amin) / max(ref, amin)) for power, 20 log10 for
+    magnitude; ``ref = "max"`` is each example's peak, and ``top_db`` floors
+    each example at its peak minus top_db.
+    """
+    factor = np.float32(20.0 / spec.power)
+    np.maximum(s, np.float32(spec.amin), out=s)
+    np.log10(s, out=s)
+    s *= factor
+    peaks = s.max(axis=(1, 2), keepdims=True)
+    if spec.ref == "max":
+        s -= peaks
+        peaks[...] = 0
+    elif spec.ref != 1:
+        offset = factor * np.log10(np.float32(max(float(spec.ref), spec.amin)))
+        s -= offset
+        peaks -= offset
+    if spec.top_db:
+        np.maximum(s, peaks - np.float32(spec.top_db), out=s)

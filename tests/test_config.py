@@ -17,7 +17,9 @@ def test_default_config_matches_the_documented_recipe():
 
 
 def test_presets_are_found_by_name_and_by_path():
-    assert {"default", "seed-8k"} <= set(preset_names())
+    assert {"default", "seed-8k", "logmel-16k", "panns-32k", "speech-commands"} <= set(
+        preset_names()
+    )
     by_name = load_config("seed-8k")
     by_path = load_config(presets_dir() / "seed-8k.toml")
     assert by_name == by_path
@@ -132,9 +134,15 @@ def test_to_dict_round_trips():
         ("spectrogram.fmin=-5.0", r"spectrogram\.fmin = -5\.0: must be a frequency >= 0 Hz"),
         ("spectrogram.mel_scale='bark'", r"spectrogram\.mel_scale = 'bark': must be one of"),
         ("spectrogram.norm='l2'", r"spectrogram\.norm = 'l2': must be one of"),
+        ("spectrogram.scale='ln'", r"spectrogram\.scale = 'ln': must be one of 'log', 'db'"),
+        ("spectrogram.ref=0", r"spectrogram\.ref = 0\.0: must be a positive number or \"max\""),
+        ("spectrogram.ref='min'", r"spectrogram\.ref = 'min': must be a positive number or"),
+        ("spectrogram.amin=0", r"spectrogram\.amin = 0\.0: must be a positive number"),
+        ("spectrogram.top_db=-10", r"spectrogram\.top_db = -10\.0: must be a positive number"),
+        ("spectrogram.precision='float16'", r"spectrogram\.precision = 'float16': must be one"),
     ],
 )
-def test_bad_mel_settings_are_named(override, message):
+def test_bad_feature_settings_are_named(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])
 
