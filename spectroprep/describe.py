@@ -14,6 +14,7 @@ from .config import Config
 from .features import feature_shape
 from .labels import LabelSet
 from .layout import FORMAT_NAME, FORMAT_VERSION, FileRecord, ManifestRow
+from .stats import BinStats
 from .storage import get_format
 from .targets import Targets
 from .tasks import ShardTask, Source
@@ -89,11 +90,13 @@ def describe(
     labels: LabelSet,
     targets: Targets,
     counts: Mapping[str, np.ndarray],
+    stats: BinStats,
     sources: Sequence[Source],
     records: Sequence[FileRecord],
     command: Sequence[str] | None,
 ) -> dict[str, Any]:
-    """The content of dataset.json; ``counts``: per-class label counts (Targets.count)."""
+    """The content of dataset.json; ``counts``: per-class label counts (Targets.count);
+    ``stats``: the features' statistics per frequency bin."""
     per_class = {
         name: dict(zip(labels.classes, np.asarray(values).tolist(), strict=True))
         for name, values in counts.items()
@@ -117,6 +120,7 @@ def describe(
             "per_class": per_class.get("per_class", {}),
             **({"active_frames": per_class["active_frames"]} if targets.has_frames else {}),
         },
+        "statistics": stats.to_dict(),
         "files": [r.to_dict() for r in records],
         "provenance": {
             "tool": f"spectroprep {__version__}",

@@ -37,8 +37,9 @@ from .output import output_folder
 from .plan import plan_shards
 from .segments import count_windows
 from .sources import Inputs, find_inputs
+from .stats import BinStats, merge_all
 from .targets import Targets
-from .tasks import ShardTask, Source, run_task
+from .tasks import ShardResult, ShardTask, Source, run_task
 
 
 def read_sources(inputs: Inputs, config: Config, progress: bool = False) -> list[Source]:
@@ -83,23 +84,25 @@ def run_tasks(
     attrs: dict[str, Any],
     jobs: int,
     progress: bool,
-) -> tuple[list[FileRecord], dict[str, np.ndarray]]:
+) -> tuple[list[FileRecord], dict[str, np.ndarray], BinStats]:
     """Run every shard task on ``jobs`` worker processes: the records in shard
-    order, and the label counts per class summed over all shards."""
+    order, the label counts per class summed over all shards, and the merged
+    feature statistics."""
     total = sum(t.n_examples for t in tasks)
-    records: list[FileRecord] = []
+    results: list[ShardResult] = []
     counts: dict[str, np.ndarray] = {}
-    results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(
         delayed(run_task)(task, out, config, targets, attrs) for task in tasks
     )
     with tqdm(total=total, desc="build", unit="ex", disable=not progress) as bar:
-        for result in results:
-            records.append(result.record)
+        for result in finished:
+            results.append(result)
             for name, values in result.counts.items():
                 counts[name] = counts.get(name, 0) + values
             bar.update(result.record.examples)
-    records.sort(key=lambda r: natural_key(r.path))  # file names follow shard order
-    return records, counts
+    results.sort(key=lambda r: natural_key(r.record.path))  # file names follow shard order
+    stats = merge_all(r.stats for r in results)
+    return [r.record for r in results], counts, stats
 
 
 def build(
@@ -166,13 +169,13 @@ def build(
     tasks = make_tasks(sources, per_file)
     with output_folder(out, overwrite):
         attrs = shard_attrs(cfg, label_set)
-        records, counts = run_tasks(
+        records, counts, stats = run_tasks(
             tasks, out, cfg, targets, attrs, jobs or os.cpu_count() or 1, progress
         )
         write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, targets))
         rejected = rejected_rows(sources, cfg)
         if rejected:
             write_rejected(out / REJECTED_CSV, rejected)
-        info = describe(cfg, label_set, targets, counts, sources, records, command)
+        info = describe(cfg, label_set, targets, counts, stats, sources, records, command)
         write_json(out / DATASET_JSON, info)
     return out

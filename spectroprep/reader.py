@@ -15,9 +15,11 @@ import numpy as np
 from .config import Config
 from .errors import DatasetError
 from .layout import FileRecord, check_inside, read_dataset_json
+from .stats import normalizer
 from .storage import get_format
 
 TARGETS = ("labels", "frames")
+NORMALIZE = ("bins", "global")  # or True (bins) / False
 
 
 class Dataset:
@@ -26,9 +28,15 @@ class Dataset:
     Each example comes with its label (``targets="labels"``: a class id, a
     multi-hot (C,) uint8 vector, or None when unlabelled) or, for event
     datasets with ``targets="frames"``, its (T, C) uint8 frame targets.
+
+    ``normalize=True`` (or ``"bins"``) returns float32 features standardised
+    with the dataset's per-frequency-bin mean and std; ``"global"`` with its
+    overall mean and std (both from dataset.json's "statistics").
     """
 
-    def __init__(self, path: str | Path, targets: str = "labels") -> None:
+    def __init__(
+        self, path: str | Path, targets: str = "labels", normalize: bool | str = False
+    ) -> None:
         self.path = Path(path)
         self.info: dict[str, Any] = read_dataset_json(self.path)
         self.config = Config.from_dict(self.info["config"], str(self.path / "dataset.json"))
@@ -48,6 +56,18 @@ class Dataset:
                 "frame targets come from --events)"
             )
         self.targets = targets
+        if not isinstance(normalize, bool) and normalize not in NORMALIZE:
+            raise ValueError(
+                f"normalize must be True, False, 'bins' or 'global', not {normalize!r}"
+            )
+        self._normalizer = None
+        if normalize:
+            if "statistics" not in self.info:
+                raise DatasetError(
+                    f"{self.path}: dataset.json has no statistics to normalize with "
+                    "(built by an older spectroprep: rebuild it)"
+                )
+            self._normalizer = normalizer(self.info["statistics"], per_bin=normalize != "global")
 
     @property
     def params(self) -> dict[str, dict[str, Any]]:
@@ -72,7 +92,18 @@ class Dataset:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(self.info["features"]["dtype"])
+        """dtype of the features returned: as stored, or float32 when normalised."""
+        return np.dtype(np.float32 if self._normalizer else self.info["features"]["dtype"])
+
+    def _normalized(self, x: np.ndarray) -> np.ndarray:
+        if self._normalizer is None:
+            return x
+        shift, scale = self._normalizer
+        if x.dtype != np.float32:
+            return (x - shift) * scale
+        x -= shift
+        x *= scale
+        return x
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -108,7 +139,7 @@ class Dataset:
         files = np.searchsorted(self._starts, idx, side="right") - 1
         rows = idx - self._starts[files]
         order = np.lexsort((rows, files))
-        out = np.empty((len(idx), *self.shape), dtype=self.dtype)
+        out = np.empty((len(idx), *self.shape), dtype=self.info["features"]["dtype"])
         frames = None
         if self.targets == "frames":
             frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
@@ -118,6 +149,7 @@ class Dataset:
             out[group] = self._reader.read(file, rows[group])
             if frames is not None:
                 frames[group] = self._reader.read(file, rows[group], "frame_targets")
+        out = self._normalized(out)
         if frames is not None:
             return out, frames
         labels = self.labels
@@ -132,7 +164,7 @@ class Dataset:
         i = int(index) % n
         file = bisect.bisect_right(self._first_rows, i) - 1  # lean path: no numpy set-up
         row = np.array([i - self._first_rows[file]])
-        x = self._reader.read(file, row)[0]
+        x = self._normalized(self._reader.read(file, row)[0])
         if self.targets == "frames":
             return x, self._reader.read(file, row, "frame_targets")[0]
         labels = self.labels
@@ -155,7 +187,10 @@ class Dataset:
         )
 
 
-def open_dataset(path: str | Path, targets: str = "labels") -> Dataset:
+def open_dataset(
+    path: str | Path, targets: str = "labels", normalize: bool | str = False
+) -> Dataset:
     """Open a complete dataset (one with dataset.json) for reading; ``targets="frames"``
-    pairs each example with its frame targets instead of its label."""
-    return Dataset(path, targets)
+    pairs each example with its frame targets instead of its label; ``normalize``
+    standardises the features with the dataset's statistics (see Dataset)."""
+    return Dataset(path, targets, normalize)

@@ -6,20 +6,23 @@ run in any process, or on a cluster through joblib's Dask backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .audio import AudioInfo, read_region
 from .config import Config
+from .errors import ConfigError
 from .features import feature_shape, spectrogram
 from .labels import FileLabels
 from .layout import FileRecord, atomic_path, sha256_path, tree_size
 from .plan import Region
 from .segments import cut_windows, region_span
+from .stats import BinStats
 from .storage import get_format
 from .targets import Targets
 
@@ -48,6 +51,13 @@ class ShardTask:
     def n_examples(self) -> int:
         return sum(region.count for _, region in self.parts)
 
+    def ends(self) -> Iterator[tuple[Source, int]]:
+        """Each part's source and the shard row just past its windows."""
+        end = 0
+        for source, region in self.parts:
+            end += region.count
+            yield source, end
+
 
 def region_features(source: Source, region: Region, config: Config, out: np.ndarray) -> None:
     """Features of the windows of ``region`` into ``out`` (region.count, F, T)."""
@@ -73,22 +83,49 @@ def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class ShardResult:
-    """What a worker reports of a shard: its record, and its label counts per class."""
+    """What a worker reports of a shard: its record, its label counts per class,
+    and the statistics of its features as stored."""
 
     record: FileRecord
     counts: dict[str, np.ndarray]
+    stats: BinStats
+
+
+def stored_features(features: np.ndarray, task: ShardTask, dtype: str) -> np.ndarray:
+    """``features`` in the storage dtype; values float16 cannot hold are an error
+    naming the source file."""
+    with np.errstate(over="ignore"):  # reported below, naming the file
+        stored = features.astype(dtype, copy=False)
+    if dtype == "float16":
+        bad = ~np.isfinite(stored).all(axis=(1, 2))
+        if bad.any():
+            row = int(np.argmax(bad))
+            source = next(s for s, end in task.ends() if row < end)
+            raise ConfigError(
+                f"{source.path}: features reach {np.abs(features[row]).max():g}, beyond the "
+                'largest float16 (65504); use storage.dtype = "float32", or a log or db '
+                "spectrogram.scale"
+            )
+    return stored
 
 
 def run_task(
     task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
 ) -> ShardResult:
-    """Compute and write one shard."""
+    """Compute and write one shard.
+
+    BLAS runs on one thread: a threaded matrix product (mel filters, short-frame
+    DFT) sums in another order, so features would change in the last bit with
+    the number of worker processes.
+    """
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     row = 0
-    for source, region in task.parts:
-        region_features(source, region, config, features[row : row + region.count])
-        row += region.count
+    with threadpool_limits(limits=1, user_api="blas"):
+        for source, region in task.parts:
+            region_features(source, region, config, features[row : row + region.count])
+            row += region.count
+    features = stored_features(features, task, config.storage.dtype)
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(task.index)
     final = root / rel
@@ -97,4 +134,4 @@ def run_task(
     with atomic_path(final) as tmp:
         fmt.write(tmp, features, arrays, task.first_example + 1, attrs, config.storage)
     record = FileRecord(rel, task.n_examples, tree_size(final), sha256_path(final))
-    return ShardResult(record, targets.count(arrays))
+    return ShardResult(record, targets.count(arrays), BinStats.of(features))
