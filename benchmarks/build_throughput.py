@@ -67,10 +67,12 @@ CONFIGS: list[tuple[str, dict]] = [
 # ---------------------------------------------------------------- corpus
 
 
-def synth_clip(cls: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
+def synth_clip(
+    cls: str, seconds: float, rng: np.random.Generator, rate: int = RATE
+) -> np.ndarray:
     """A few seconds of one class: tones, a chord, a repeating sweep or noise bursts, plus noise."""
-    n = int(round(seconds * RATE))
-    t = np.arange(n, dtype=np.float64) / RATE
+    n = int(round(seconds * rate))
+    t = np.arange(n, dtype=np.float64) / rate
     if cls == "tone":
         f0 = rng.uniform(250, 1500)
         x = np.sin(2 * np.pi * f0 * t) + 0.25 * np.sin(2 * np.pi * 2 * f0 * t + rng.uniform(0, 6.3))
