@@ -27,6 +27,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/build_throughput.py bench-work
+	$(BIN)/python benchmarks/feature_throughput.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache
