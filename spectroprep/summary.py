@@ -11,6 +11,8 @@ from .reader import Dataset
 def summarize(ds: Dataset) -> dict[str, Any]:
     """Key figures of a dataset, JSON-ready."""
     counts = ds.info["counts"]
+    spec = ds.config.spectrogram
+    overall = ds.info.get("statistics", {}).get("global")  # absent before statistics existed
     return {
         "path": str(ds.path),
         "format": ds.config.storage.format,
@@ -20,6 +22,9 @@ def summarize(ds: Dataset) -> dict[str, Any]:
         "audio_seconds": ds.info["provenance"]["inputs"]["seconds"],
         "shape": list(ds.shape),
         "dtype": str(ds.dtype),
+        "frequency": f"{spec.n_mels} mel bands" if spec.n_mels else "linear bins",
+        "scale": spec.scale,
+        "global": overall,
         "label_kind": ds.label_kind,
         "classes": counts["per_class"],
         **({"active_frames": counts["active_frames"]} if "active_frames" in counts else {}),
@@ -30,11 +35,14 @@ def summarize(ds: Dataset) -> dict[str, Any]:
 def format_summary(s: dict[str, Any]) -> str:
     """The summary as a few aligned lines."""
     classes = ", ".join(f"{name} {n}" for name, n in s["classes"].items())
+    features = f"{s['shape'][0]} x {s['shape'][1]} {s['dtype']}, {s['frequency']}, {s['scale']}"
+    if s["global"]:
+        features += f", mean {s['global']['mean']:.4g}, std {s['global']['std']:.4g}"
     lines = [
         f"{s['path']} ({s['format']})",
         f"  examples  {s['examples']} from {s['sources']} source file(s), "
         f"{s['audio_seconds']:.1f} s of audio, in {s['files']} data file(s)",
-        f"  features  {s['shape'][0]} x {s['shape'][1]} {s['dtype']}",
+        f"  features  {features}",
         f"  labels    {s['label_kind']}" + (f", examples per class: {classes}" if classes else ""),
     ]
     if "active_frames" in s:
