@@ -58,6 +58,10 @@ CONFIGS: list[tuple[str, dict]] = [
     ("hdf5, blosc2-zstd, jobs 2", dict(format="hdf5", jobs=2, compression="blosc2-zstd")),
     ("npy, jobs 2", dict(format="npy", jobs=2, compression="none")),
     (
+        "hdf5, none, jobs 2, spectrogram.precision float32",
+        dict(format="hdf5", jobs=2, compression="none", precision="float32"),
+    ),
+    (
         "hdf5, none, jobs 2, events (weak labels + frame targets)",
         dict(format="hdf5", jobs=2, compression="none", events=True),
     ),
@@ -358,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
                 **labels,
                 jobs=kw["jobs"],
                 format=kw["format"],
-                overrides=[f"storage.compression={kw['compression']}"],
+                overrides=[
+                    f"storage.compression={kw['compression']}",
+                    f"spectrogram.precision={kw.get('precision', 'float64')}",
+                ],
                 overwrite=True,
             )
 

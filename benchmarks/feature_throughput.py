@@ -12,7 +12,10 @@ preset's sample rate) is cut into the preset's windows, then timed through:
 * the same librosa calls once per window: what a hand-written loop does.
 
 Both sides run on one thread (one BLAS thread, as in a build worker); each
-figure is the median of ``--repeats`` passes over all windows. The table also
+figure is the median of ``--repeats`` passes over all windows, the routes
+taking turns in each round. librosa gets the float32 windows, as
+``librosa.load`` returns them; it multiplies them by a float64 window, so its
+FFT runs in float64 too. The table also
 gives the largest difference from the float64 librosa reference, and what
 storing the features as float16 costs: the largest relative error over values
 in float16's normal range (|x| >= 2**-14) and the largest absolute error.
@@ -99,14 +102,18 @@ def librosa_per_window(windows: np.ndarray, spec: SpectrogramConfig, rate: int) 
     return np.stack([librosa_scaled(librosa_power(w, spec, rate), spec) for w in windows])
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm caches (filterbanks, FFT plans)
-    walls = []
+def median_seconds(routes: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time of each route; the routes take turns in every round, so a
+    slow spell on this noisy machine hits all of them alike."""
+    for fn in routes.values():
+        fn()  # warm caches (filterbanks, FFT plans)
+    walls: dict[str, list[float]] = {label: [] for label in routes}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - t0)
-    return statistics.median(walls)
+        for label, fn in routes.items():
+            t0 = time.perf_counter()
+            fn()
+            walls[label].append(time.perf_counter() - t0)
+    return {label: statistics.median(w) for label, w in walls.items()}
 
 
 def float16_errors(features: np.ndarray) -> tuple[float, float]:
@@ -128,14 +135,14 @@ def bench_preset(name: str, seconds: float, repeats: int, folder: Path) -> list[
     diff = np.abs(ours - reference)
     unit = {"db": "dB", "log": "log units", "linear": ""}[spec.scale]
     rel16, abs16 = float16_errors(ours)
-    routes = [
-        ("spectroprep, float64 FFT (default)", lambda: spectrogram(windows, spec, rate)),
-        ("spectroprep, float32 FFT", lambda: spectrogram(windows, fast, rate)),
-        ("librosa, one call for all windows", lambda: librosa_features(windows, spec, rate)),
-        ("librosa, one call per window", lambda: librosa_per_window(windows, spec, rate)),
-    ]
+    routes = {
+        "spectroprep, float64 FFT (default)": lambda: spectrogram(windows, spec, rate),
+        "spectroprep, float32 FFT": lambda: spectrogram(windows, fast, rate),
+        "librosa, one call for all windows": lambda: librosa_features(windows, spec, rate),
+        "librosa, one call per window": lambda: librosa_per_window(windows, spec, rate),
+    }
     with threadpool_limits(limits=1, user_api="blas"):
-        walls = {label: median_seconds(fn, repeats) for label, fn in routes}
+        walls = median_seconds(routes, repeats)
     librosa_best = walls["librosa, one call for all windows"]
     audio_s = len(windows) * window / rate
     shape = "x".join(map(str, ours.shape[1:]))
@@ -160,7 +167,7 @@ def bench_preset(name: str, seconds: float, repeats: int, folder: Path) -> list[
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=120.0, help="audio per preset (default 120)")
-    ap.add_argument("--repeats", type=int, default=5, help="passes per route; median (default 5)")
+    ap.add_argument("--repeats", type=int, default=7, help="passes per route; median (default 7)")
     args = ap.parse_args(argv)
 
     print("# spectroprep features vs librosa\n")

@@ -19,6 +19,7 @@ from scipy.signal import get_window
 
 from .errors import ConfigError
 
+_FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
 COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
 LEVELS = {"gzip": range(0, 10), "blosc2-zstd": range(0, 10)}
 
@@ -140,13 +141,16 @@ class SpectrogramConfig:
         _check_choice(sec, "power", self.power, (1, 2))
         _check_choice(sec, "scaling", self.scaling, ("none", "density", "spectrum"))
         _check_choice(sec, "scale", self.scale, ("log", "db", "linear"))
-        _check_positive(sec, "eps", self.eps)
+        for key in ("eps", "amin"):  # kept in float32: must stay above zero there
+            value = getattr(self, key)
+            _check_positive(sec, key, value)
+            if value < _FLOAT32_TINY:
+                raise _fail(sec, key, value, f"must be at least {_FLOAT32_TINY:.3g} (float32)")
         if self.ref != "max":
             try:
                 _check_positive(sec, "ref", self.ref)
             except ConfigError:
                 raise _fail(sec, "ref", self.ref, 'must be a positive number or "max"') from None
-        _check_positive(sec, "amin", self.amin)
         if self.top_db != 0:
             _check_positive(sec, "top_db", self.top_db)
         if isinstance(self.n_mels, bool) or not isinstance(self.n_mels, int) or self.n_mels < 0:
@@ -219,6 +223,23 @@ class LabelsConfig:
             raise _fail("labels", "min_overlap", value, "must be a number of seconds >= 0")
 
 
+# Keys added to dataset.json's config after format version 1 first shipped, with
+# the values that describe how earlier builds computed their features.
+_ADDED_KEYS: dict[str, dict[str, Any]] = {
+    "spectrogram": {
+        "n_mels": 0,
+        "fmin": 0.0,
+        "fmax": 0.0,
+        "mel_scale": "slaney",
+        "norm": "slaney",
+        "ref": 1.0,
+        "amin": 1e-10,
+        "top_db": 80.0,
+        "precision": "float32",  # the FFT ran in float32 before the key existed
+    },
+    "labels": {"min_overlap": 0.1},
+}
+
 SECTIONS: dict[str, type] = {
     "audio": AudioConfig,
     "segment": SegmentConfig,
@@ -251,6 +272,15 @@ class Config:
                     f"must be a whole number (>= 1) of samples at {rate} Hz",
                 )
         spec = self.spectrogram
+        if self.storage.dtype == "float16" and spec.scale == "linear":
+            raise _fail(
+                "storage",
+                "dtype",
+                "float16",
+                "holds log or dB features; linear spectra span more range than float16 "
+                "(below 6.1e-5 values lose precision, below 6e-8 they become 0, above 65504 inf): "
+                'use spectrogram.scale = "log" or "db", or storage.dtype = "float32"',
+            )
         nyquist = rate / 2
         if spec.n_mels and not spec.fmin < (spec.fmax or nyquist) <= nyquist:
             raise _fail(
@@ -308,6 +338,15 @@ class Config:
             return cls(**sections)
         except ConfigError as exc:
             raise ConfigError(f"{origin}: {exc}") from None
+
+    @classmethod
+    def from_recorded(cls, data: Mapping[str, Any], origin: str) -> Config:
+        """The config a dataset.json records, written by this or an earlier version."""
+        filled = {name: dict(values) for name, values in data.items()}
+        for section, added in _ADDED_KEYS.items():
+            for key, value in added.items():
+                filled.setdefault(section, {}).setdefault(key, value)
+        return cls.from_dict(filled, origin)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain nested dict (TOML/JSON types only), the inverse of ``from_dict``."""

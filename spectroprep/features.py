@@ -19,9 +19,10 @@ from .config import SpectrogramConfig
 from .errors import ConfigError
 from .mel import mel_filterbank
 
-# Frames per rfft call: about 8-10 one-second windows at a 10 ms hop is fastest
-# (PERFORMANCE.md); bigger batches fall out of cache, so a 10 s window (1,001
-# frames) goes alone, 30 % faster than in eights.
+# Frames per transform call: about 8-10 one-second windows at a 10 ms hop is
+# fastest (PERFORMANCE.md); bigger batches fall out of cache. Measured: a 10 s
+# window (1,001 frames) alone is 30 % faster than in eights, and seed-8k's
+# 400-frame windows are fastest in pairs.
 _FRAMES_PER_BATCH = 800
 
 
@@ -126,7 +127,6 @@ class _Workspace:
         self.frames = np.zeros((self.batch, n_frames, frame_width), dtype)
         # the power is rounded to float32 once, as it leaves the transform
         self.power = np.empty((self.batch, n_frames, spec.n_bins), np.float32)
-        self.scratch = np.empty_like(self.power)
         if spec.center and spec.pad_mode == "reflect":
             if max(self.left, self.right) >= samples:
                 raise ConfigError(
@@ -164,11 +164,8 @@ class _Workspace:
             flat = frames.reshape(-1, spec.win_length)  # 2-D: one BLAS call
             dft = _dft_matrix(spec.window, spec.win_length, spec.n_fft, dtype)
             prod = (flat @ dft).reshape(b, self.n_frames, 2 * bins)
-            re, im = prod[..., :bins], prod[..., bins:]
-            scratch = self.scratch[:b]
-            np.multiply(re, re, out=power, casting="same_kind")
-            np.multiply(im, im, out=scratch, casting="same_kind")
-            power += scratch
+            np.square(prod, out=prod)  # [re^2 | im^2], summed below and rounded once
+            np.add(prod[..., :bins], prod[..., bins:], out=power, casting="same_kind")
         else:
             frames[..., : spec.win_length] *= _window(spec.window, spec.win_length, dtype)
             # re^2 + im^2 from the complex result viewed as (re, im) pairs: squaring
@@ -226,13 +223,10 @@ def to_decibels(s: np.ndarray, spec: SpectrogramConfig) -> None:
     np.maximum(s, np.float32(spec.amin), out=s)
     np.log10(s, out=s)
     s *= factor
-    peaks = s.max(axis=(1, 2), keepdims=True)
     if spec.ref == "max":
-        s -= peaks
-        peaks[...] = 0
+        s -= s.max(axis=(1, 2), keepdims=True)
     elif spec.ref != 1:
-        offset = factor * np.log10(np.float32(max(float(spec.ref), spec.amin)))
-        s -= offset
-        peaks -= offset
+        s -= factor * np.log10(np.float32(max(float(spec.ref), spec.amin)))
     if spec.top_db:
-        np.maximum(s, peaks - np.float32(spec.top_db), out=s)
+        floor = s.max(axis=(1, 2), keepdims=True) - np.float32(spec.top_db)
+        np.maximum(s, floor, out=s)

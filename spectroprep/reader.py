@@ -39,7 +39,7 @@ class Dataset:
     ) -> None:
         self.path = Path(path)
         self.info: dict[str, Any] = read_dataset_json(self.path)
-        self.config = Config.from_dict(self.info["config"], str(self.path / "dataset.json"))
+        self.config = Config.from_recorded(self.info["config"], str(self.path / "dataset.json"))
         self.files = [FileRecord(**f) for f in self.info["files"]]
         for record in self.files:
             check_inside(self.path, record.path)

@@ -6,7 +6,7 @@ run in any process, or on a cluster through joblib's Dask backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from threadpoolctl import threadpool_limits
 
 from .audio import AudioInfo, read_region
 from .config import Config
-from .errors import ConfigError
 from .features import feature_shape, spectrogram
 from .labels import FileLabels
 from .layout import FileRecord, atomic_path, sha256_path, tree_size
@@ -51,13 +50,6 @@ class ShardTask:
     def n_examples(self) -> int:
         return sum(region.count for _, region in self.parts)
 
-    def ends(self) -> Iterator[tuple[Source, int]]:
-        """Each part's source and the shard row just past its windows."""
-        end = 0
-        for source, region in self.parts:
-            end += region.count
-            yield source, end
-
 
 def region_features(source: Source, region: Region, config: Config, out: np.ndarray) -> None:
     """Features of the windows of ``region`` into ``out`` (region.count, F, T)."""
@@ -91,24 +83,6 @@ class ShardResult:
     stats: BinStats
 
 
-def stored_features(features: np.ndarray, task: ShardTask, dtype: str) -> np.ndarray:
-    """``features`` in the storage dtype; values float16 cannot hold are an error
-    naming the source file."""
-    with np.errstate(over="ignore"):  # reported below, naming the file
-        stored = features.astype(dtype, copy=False)
-    if dtype == "float16":
-        bad = ~np.isfinite(stored).all(axis=(1, 2))
-        if bad.any():
-            row = int(np.argmax(bad))
-            source = next(s for s, end in task.ends() if row < end)
-            raise ConfigError(
-                f"{source.path}: features reach {np.abs(features[row]).max():g}, beyond the "
-                'largest float16 (65504); use storage.dtype = "float32", or a log or db '
-                "spectrogram.scale"
-            )
-    return stored
-
-
 def run_task(
     task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
 ) -> ShardResult:
@@ -125,7 +99,7 @@ def run_task(
         for source, region in task.parts:
             region_features(source, region, config, features[row : row + region.count])
             row += region.count
-    features = stored_features(features, task, config.storage.dtype)
+    features = features.astype(config.storage.dtype, copy=False)
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(task.index)
     final = root / rel

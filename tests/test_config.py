@@ -138,6 +138,8 @@ def test_to_dict_round_trips():
         ("spectrogram.ref=0", r"spectrogram\.ref = 0\.0: must be a positive number or \"max\""),
         ("spectrogram.ref='min'", r"spectrogram\.ref = 'min': must be a positive number or"),
         ("spectrogram.amin=0", r"spectrogram\.amin = 0\.0: must be a positive number"),
+        ("spectrogram.amin=1e-40", r"spectrogram\.amin = 1e-40: must be at least 1\.18e-38"),
+        ("spectrogram.eps=1e-45", r"spectrogram\.eps = 1e-45: must be at least 1\.18e-38"),
         ("spectrogram.top_db=-10", r"spectrogram\.top_db = -10\.0: must be a positive number"),
         ("spectrogram.precision='float16'", r"spectrogram\.precision = 'float16': must be one"),
     ],

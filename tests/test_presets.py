@@ -97,19 +97,19 @@ def test_panns_32k_equals_librosa_melspectrogram_and_power_to_db(tmp_path):
 
 def test_speech_commands_equals_scipy_frames_and_librosa_filters(tmp_path):
     # uncentred 480-sample frames every 160 (TensorFlow's framing: 98 per second),
-    # then 40 HTK mel channels over 20-4000 Hz without area normalisation
+    # 40 HTK mel filters over 20-4000 Hz without area normalisation on the magnitude
     x = scene_windows(tmp_path, 16000, 16000, 3, seed=3)
     _, _, z = scipy.signal.stft(
         x.astype(np.float64), window="hann", nperseg=480, noverlap=320, nfft=512,
         detrend=False, return_onesided=True, boundary=None, padded=False, scaling="spectrum",
     )  # fmt: skip
-    power = np.abs(z) ** 2 * scipy.signal.get_window("hann", 480).sum() ** 2
+    magnitude = np.abs(z) * scipy.signal.get_window("hann", 480).sum()
     theirs = librosa.feature.melspectrogram(
-        S=power, sr=16000, n_fft=512, n_mels=40, fmin=20.0, fmax=4000.0, htk=True, norm=None
+        S=magnitude, sr=16000, n_fft=512, n_mels=40, fmin=20.0, fmax=4000.0, htk=True, norm=None
     )
     assert theirs.shape == (3, 40, 98)
     assert_power_equal(ours(x, "speech-commands", 16000, "spectrogram.scale=linear"), theirs)
-    np.testing.assert_allclose(np.exp(ours(x, "speech-commands", 16000)), theirs + 1e-6, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(ours(x, "speech-commands", 16000)), theirs + 1e-12, rtol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -146,6 +146,27 @@ def test_db_of_a_magnitude_spectrum_follows_amplitude_to_db(tmp_path):
         pad_mode="constant", power=1.0, n_mels=64,
     )  # fmt: skip
     assert_power_equal(magnitude, mel)
+
+
+@pytest.mark.parametrize(
+    "overrides, kwargs",
+    [
+        ([], {"ref": 1.0, "top_db": 80.0}),
+        (["spectrogram.ref='max'"], {"ref": np.max, "top_db": 80.0}),
+        (["spectrogram.ref='max'", "spectrogram.top_db=0"], {"ref": np.max, "top_db": None}),
+        (["spectrogram.top_db=0"], {"ref": 1.0, "top_db": None}),
+    ],
+)
+def test_a_silent_example_is_finite_and_as_librosa_scales_it(tmp_path, overrides, kwargs):
+    x = scene_windows(tmp_path, 16000, 16000, 2, seed=7)
+    x[1] = 0  # digital silence for a whole window
+    power = ours(x, "logmel-16k", 16000, "spectrogram.scale=linear")
+    assert not power[1].any()
+    db = ours(x, "logmel-16k", 16000, *overrides)
+    assert_db_equal(db, power_to_db_each(power, amin=1e-10, **kwargs))
+    assert np.isfinite(db).all() and (db[1] == db[1, 0, 0]).all()
+    log = ours(x, "default", 16000)
+    assert np.isfinite(log).all() and (log[1] == np.float32(np.log(np.float32(1e-6)))).all()
 
 
 def test_float32_precision_stays_within_a_millionth_of_each_peak(tmp_path):
