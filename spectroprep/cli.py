@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from .config import preset_names
 from .errors import SpectroprepError, SpectroprepWarning
 from .layout import REJECTED_CSV
 from .pipeline import build
@@ -104,7 +105,12 @@ def cli() -> None:
     help="Store clip labels multi-hot even if every file has one class.",
 )
 @click.option("--strict", is_flag=True, help="Refuse events past the end of their file.")
-@click.option("--config", "config", help="A TOML file or a preset name from configs/.")
+@click.option(
+    "--config",
+    "config",
+    metavar="NAME|PATH",
+    help=f"A preset ({', '.join(preset_names())}) or a TOML file of changed keys.",
+)
 @click.option(
     "--set",
     "overrides",
