@@ -22,7 +22,11 @@ def test_seed_8k_equals_scipy_spectrogram_to_float32_precision(tmp_path):
     assert ours.shape == (4, 257, 400) and ours.dtype == np.float32
     for i, w in enumerate(windows.astype(np.float64)):
         x = (w - w.mean()) / w.std()
-        _, _, s = scipy.signal.spectrogram(x, fs=8000, nperseg=20, noverlap=0, nfft=512)
+        # the recipe's call relied on scipy's defaults: spelled out here
+        _, _, s = scipy.signal.spectrogram(
+            x, fs=8000, window=("tukey", 0.25), nperseg=20, noverlap=0, nfft=512,
+            detrend="constant", return_onesided=True, scaling="density", mode="psd",
+        )  # fmt: skip
         np.testing.assert_allclose(ours[i], np.log(s + 1e-6), rtol=1e-5, atol=1e-5)
 
 
