@@ -1,9 +1,11 @@
-"""Log-spectrograms of many equal-length windows at once (pure numpy/scipy).
+"""Spectrogram features of many equal-length windows at once (pure numpy/scipy):
+linear or mel, power or magnitude, in log, dB or linear scale.
 
 Frames of all windows in a small batch are windowed and transformed together;
-there is no Python loop per window or per frame. Every large array is allocated
-once per call and reused batch after batch: fresh multi-megabyte temporaries
-made each batch cost page faults that slowed the whole computation 2-4x.
+there is no Python loop per window or per frame. The large buffers are made
+once per thread and settings and reused batch after batch, call after call:
+fresh multi-megabyte temporaries cost page faults that slowed the whole
+computation 2-4x.
 """
 
 from __future__ import annotations
