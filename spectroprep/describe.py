@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,9 +95,11 @@ def describe(
     sources: Sequence[Source],
     records: Sequence[FileRecord],
     command: Sequence[str] | None,
+    audio_root: Path,
 ) -> dict[str, Any]:
     """The content of dataset.json; ``counts``: per-class label counts (Targets.count);
-    ``stats``: the features' statistics per frequency bin."""
+    ``stats``: the features' statistics per frequency bin; ``audio_root``: the folder
+    the sources' names are relative to (``verify --recompute`` finds them there)."""
     per_class = {
         name: dict(zip(labels.classes, np.asarray(values).tolist(), strict=True))
         for name, values in counts.items()
@@ -126,6 +129,7 @@ def describe(
             "tool": f"spectroprep {__version__}",
             "command": list(command) if command is not None else None,
             "inputs": {
+                "root": str(audio_root.resolve()),
                 "files": len(sources),
                 "seconds": round(sum(s.info.seconds for s in sources), 6),
                 "fingerprint": fingerprint(sources),

@@ -176,6 +176,8 @@ def build(
         rejected = rejected_rows(sources, cfg)
         if rejected:
             write_rejected(out / REJECTED_CSV, rejected)
-        info = describe(cfg, label_set, targets, counts, stats, sources, records, command)
+        info = describe(
+            cfg, label_set, targets, counts, stats, sources, records, command, inputs.root
+        )
         write_json(out / DATASET_JSON, info)
     return out
