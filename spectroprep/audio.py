@@ -43,12 +43,46 @@ class AudioInfo:
 
 
 def probe(path: Path) -> AudioInfo:
-    """Read only the header of ``path``; raise InputError naming the file if unreadable."""
+    """Read only the header of ``path``; raise InputError naming the file if unreadable
+    or, for WAV, truncated."""
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise InputError(f"{path}: cannot read audio header ({_reason(exc)})") from exc
-    return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels), info.subtype)
+    result = AudioInfo(int(info.frames), int(info.samplerate), int(info.channels), info.subtype)
+    if info.format == "WAV":
+        _check_wav_length(path, result)
+    return result
+
+
+# bytes per sample of the fixed-size WAV codings
+_SAMPLE_BYTES = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+_SIZE_UNKNOWN = (0, 0xFFFFFFFF)  # data sizes left by recorders that never finalised the file
+
+
+def _check_wav_length(path: Path, info: AudioInfo) -> None:
+    """Refuse a WAV file whose data chunk is shorter than its header says.
+
+    libsndfile quietly reads such a file as shorter, so a cut-off copy would
+    otherwise lose its end without a word.
+    """
+    width = _SAMPLE_BYTES.get(info.subtype)
+    if width is None:
+        return
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    pos = 12  # after "RIFF", the RIFF size and "WAVE"
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"data":
+            promised = size // (width * info.channels)
+            if size not in _SIZE_UNKNOWN and promised > info.frames:
+                raise InputError(
+                    f"{path}: truncated: the header promises {promised} frames, "
+                    f"the file holds {info.frames}"
+                )
+            return
+        pos += 8 + size + size % 2  # chunks are padded to an even size
 
 
 def _reason(exc: BaseException) -> str:
@@ -67,15 +101,34 @@ def output_length(info: AudioInfo, rate_out: int) -> int:
     return -(-info.frames * up // down)
 
 
-def check_channels(path: Path, info: AudioInfo, mono: str | int) -> None:
-    """Raise InputError if ``audio.mono`` picks a channel the file does not have."""
-    if mono != "mean" and int(mono) >= info.channels:
-        raise InputError(f"{path}: audio.mono = {mono} but the file has {info.channels} channel(s)")
+def check_channels(path: Path, info: AudioInfo, audio: AudioConfig) -> None:
+    """Raise InputError if the file has more channels than ``audio.max_channels``
+    allows, or lacks the one ``audio.mono`` picks."""
+    if audio.max_channels and info.channels > audio.max_channels:
+        raise InputError(
+            f"{path}: {info.channels} channels, more than audio.max_channels = {audio.max_channels}"
+        )
+    if audio.mono != "mean" and int(audio.mono) >= info.channels:
+        raise InputError(
+            f"{path}: audio.mono = {audio.mono} but the file has {info.channels} channel(s)"
+        )
 
 
-def _decode(path: Path, info: AudioInfo, start: int, stop: int, mono: str | int) -> np.ndarray:
+def _check_finite(path: Path, data: np.ndarray, first: int, rate: int) -> None:
+    """Refuse NaN or infinite samples (float WAV/AIFF can hold them): they would make
+    every feature of the window NaN."""
+    bad = ~np.isfinite(data)
+    if bad.any():
+        frame = first + int(np.flatnonzero(bad.any(axis=1))[0])
+        raise InputError(
+            f"{path}: {int(bad.sum())} NaN or infinite sample(s), the first at {frame / rate:.3f} s"
+        )
+
+
+def _decode(path: Path, info: AudioInfo, start: int, stop: int, audio: AudioConfig) -> np.ndarray:
     """Frames [start, stop) of the file, mixed to one float32 channel."""
-    check_channels(path, info, mono)
+    check_channels(path, info, audio)
+    mono = audio.mono
     as_int16 = info.subtype == "PCM_16"
     first = 0 if info.subtype in _INEXACT_SEEK else start
     try:
@@ -90,6 +143,8 @@ def _decode(path: Path, info: AudioInfo, start: int, stop: int, mono: str | int)
             f"but the header promises {info.frames} frames (truncated file?)"
         )
     data = data[start - first :]
+    if not as_int16:
+        _check_finite(path, data, start, info.sample_rate)
     if mono == "mean":
         samples = data[:, 0] if info.channels == 1 else data.mean(axis=1, dtype=np.float32)
     else:
@@ -110,7 +165,7 @@ def read_region(
     """
     up, down = rate_ratio(info.sample_rate, audio.sample_rate)
     if up == down:
-        return _decode(path, info, start, stop, audio.mono)
+        return _decode(path, info, start, stop, audio)
     # resample_poly's filter reaches 10 * max(up, down) samples of the upsampled
     # signal either side; widen the range by that many input samples and start it
     # on a multiple of `down`, so every kept output sample sees the same inputs
@@ -118,7 +173,7 @@ def read_region(
     reach = -(-10 * max(up, down) // up) + 1
     first_in = max(0, (start * down // up - reach) // down * down)
     stop_in = min(info.frames, -(-stop * down // up) + reach)
-    samples = _decode(path, info, first_in, stop_in, audio.mono)
+    samples = _decode(path, info, first_in, stop_in, audio)
     resampled = resample_poly(samples, up, down)
     offset = first_in * up // down
     return np.asarray(resampled[start - offset : stop - offset], dtype=np.float32)

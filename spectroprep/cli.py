@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,24 +13,21 @@ import click
 from .config import preset_names
 from .errors import SpectroprepError, SpectroprepWarning
 from .layout import REJECTED_CSV
-from .pipeline import build
+from .pipeline import ON_ERROR, build
 from .reader import open_dataset
 from .summary import format_summary, summarize
 
 
 class CommandError(click.ClickException):
-    """A SpectroprepError, shown as one line; exit code 1."""
+    """An expected error, shown as one line: "error: ..." and the error's exit code
+    (2 for bad input, 1 otherwise, 130 for Ctrl-C)."""
 
-    exit_code = 1
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click's is a class default
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.message}", err=True)
-
-
-class Interrupted(CommandError):
-    """Ctrl-C: exit code 130, as shells report a SIGINT."""
-
-    exit_code = 130
 
 
 def _warning_printer(show: Any) -> Any:
@@ -57,16 +55,25 @@ class Group(click.Group):
                 warnings.simplefilter("always", SpectroprepWarning)
                 warnings.showwarning = _warning_printer(warnings.showwarning)
                 return super().invoke(ctx)
-        except SpectroprepError as exc:
-            raise CommandError(str(exc)) from exc
-        except KeyboardInterrupt:
-            raise Interrupted("interrupted") from None
+        except (SpectroprepError, KeyboardInterrupt) as exc:
+            if ctx.meta.get("debug"):
+                traceback.print_exception(exc)  # with a worker's own traceback as its cause
+            if isinstance(exc, KeyboardInterrupt):
+                raise CommandError(str(exc) or "interrupted", 130) from None
+            raise CommandError(str(exc), exc.exit_code) from exc
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="spectroprep")
-def cli() -> None:
-    """Prepare audio datasets for deep learning."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Prepare audio datasets for deep learning.
+
+    Exit codes: 0 success, 1 failure (e.g. verify found problems), 2 bad input
+    or usage, 130 interrupted.
+    """
+    ctx.meta["debug"] = debug
 
 
 @cli.command("build")
@@ -126,6 +133,18 @@ def cli() -> None:
 )
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [all cores].")
 @click.option("--overwrite", is_flag=True, help="Replace a dataset already in --out.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Go on with an interrupted build in --out, reusing its finished shards.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(ON_ERROR),
+    default="fail",
+    show_default=True,
+    help="Stop at an unusable input file, or skip it and list it in rejected.csv.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def build_command(
     audio: Path,
@@ -142,9 +161,13 @@ def build_command(
     fmt: str | None,
     jobs: int | None,
     overwrite: bool,
+    resume: bool,
+    on_error: str,
     quiet: bool,
 ) -> None:
     """Build a dataset of log-spectrogram windows from AUDIO (a folder or a CSV listing)."""
+    if resume and overwrite:
+        raise click.UsageError("--resume and --overwrite exclude each other")
     build(
         audio,
         out,
@@ -160,6 +183,8 @@ def build_command(
         format=fmt,
         jobs=jobs,
         overwrite=overwrite,
+        resume=resume,
+        on_error=on_error,
         progress=not quiet,
         command=click.get_current_context().meta["argv"],
     )

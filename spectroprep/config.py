@@ -63,9 +63,14 @@ class AudioConfig:
 
     sample_rate: int
     mono: str | int  # "mean" or a channel index
+    max_channels: int = 0  # files with more channels are refused; 0: no limit
 
     def __post_init__(self) -> None:
         _check_positive("audio", "sample_rate", self.sample_rate, integer=True)
+        if isinstance(self.max_channels, bool) or not isinstance(self.max_channels, int):
+            raise _fail("audio", "max_channels", self.max_channels, "must be an integer >= 0")
+        if self.max_channels < 0:
+            raise _fail("audio", "max_channels", self.max_channels, "must be an integer >= 0")
         if self.mono != "mean" and (
             isinstance(self.mono, bool) or not isinstance(self.mono, int) or self.mono < 0
         ):
@@ -226,6 +231,7 @@ class LabelsConfig:
 # Keys added to dataset.json's config after format version 1 first shipped, with
 # the values that describe how earlier builds computed their features.
 _ADDED_KEYS: dict[str, dict[str, Any]] = {
+    "audio": {"max_channels": 0},
     "spectrogram": {
         "n_mels": 0,
         "fmin": 0.0,

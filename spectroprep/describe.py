@@ -77,7 +77,7 @@ def fingerprint(sources: Iterable[Source]) -> str:
 
 
 def rejected_rows(sources: Iterable[Source], config: Config) -> list[tuple[str, str]]:
-    """(source, reason) for every input that yields no example."""
+    """(source, reason) for every readable input that yields no example."""
     too_short = f"shorter than one window (segment.length {config.segment.length} s, pad = drop)"
     return [
         (s.name, "no audio frames" if s.info.frames == 0 else too_short)
@@ -93,13 +93,16 @@ def describe(
     counts: Mapping[str, np.ndarray],
     stats: BinStats,
     sources: Sequence[Source],
+    rejected: Sequence[tuple[str, str]],
     records: Sequence[FileRecord],
     command: Sequence[str] | None,
     audio_root: Path,
 ) -> dict[str, Any]:
     """The content of dataset.json; ``counts``: per-class label counts (Targets.count);
-    ``stats``: the features' statistics per frequency bin; ``audio_root``: the folder
-    the sources' names are relative to (``verify --recompute`` finds them there)."""
+    ``stats``: the features' statistics per frequency bin; ``sources``: the inputs
+    built from; ``rejected``: (name, reason) of every input that gave no example;
+    ``audio_root``: the folder the sources' names are relative to (``verify
+    --recompute`` finds them there)."""
     per_class = {
         name: dict(zip(labels.classes, np.asarray(values).tolist(), strict=True))
         for name, values in counts.items()
@@ -119,7 +122,7 @@ def describe(
             "examples": sum(r.examples for r in records),
             "files": len(records),
             "sources": sum(1 for s in sources if s.windows),
-            "rejected": sum(1 for s in sources if not s.windows),
+            "rejected": len(rejected),
             "per_class": per_class.get("per_class", {}),
             **({"active_frames": per_class["active_frames"]} if targets.has_frames else {}),
         },
@@ -130,7 +133,7 @@ def describe(
             "command": list(command) if command is not None else None,
             "inputs": {
                 "root": str(audio_root.resolve()),
-                "files": len(sources),
+                "files": len({s.name for s in sources} | {name for name, _ in rejected}),
                 "seconds": round(sum(s.info.seconds for s in sources), 6),
                 "fingerprint": fingerprint(sources),
             },

@@ -1,16 +1,26 @@
-"""The one exception family spectroprep raises for problems a user can fix."""
+"""The one exception family spectroprep raises for problems a user can fix.
+
+Each class carries the exit code the command line ends with: 2 for bad input
+(files, labels, config: fix what you gave), 1 for everything else.
+"""
 
 
 class SpectroprepError(Exception):
     """Base class: the CLI prints the message on one line and exits non-zero."""
 
+    exit_code = 1
+
 
 class ConfigError(SpectroprepError, ValueError):
     """A configuration key or value is unknown or invalid."""
 
+    exit_code = 2
+
 
 class InputError(SpectroprepError):
     """An input file (audio, labels, listing) is missing, unreadable or inconsistent."""
+
+    exit_code = 2
 
 
 class DatasetError(SpectroprepError):
@@ -19,6 +29,13 @@ class DatasetError(SpectroprepError):
 
 class OutputError(SpectroprepError):
     """The output location cannot be written safely."""
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a build, after the clean-up: the message says how to go on.
+
+    A KeyboardInterrupt, so ``except Exception`` in user code never swallows it.
+    """
 
 
 class SpectroprepWarning(UserWarning):

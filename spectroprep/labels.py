@@ -9,6 +9,7 @@ per-window arrays are checked against each file's window count.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,15 @@ class FileLabels:
     events: np.ndarray = field(default_factory=lambda: NO_EVENTS)
     windows: np.ndarray | None = None  # per-window class ids, one per window
 
+    def digest(self) -> str:
+        """sha256 of these labels: equal digests give equal label arrays."""
+        h = hashlib.sha256(repr(self.classes).encode())
+        for array in (self.events, self.windows):
+            if array is not None:
+                array = np.ascontiguousarray(array)
+                h.update(f"{array.dtype.str}{array.shape}".encode() + array.tobytes())
+        return h.hexdigest()
+
 
 @dataclass(frozen=True)
 class LabelSet:
@@ -62,7 +72,7 @@ class PendingLabels(Protocol):
     def kind(self) -> str: ...
 
     def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
-        """Labels of every source, in order."""
+        """Labels of ``sources`` (the inputs, or some of them), in order."""
         ...
 
 
@@ -144,10 +154,10 @@ class ClipLabels:
 
     kind: str
     classes: tuple[str, ...]
-    file_classes: tuple[tuple[int, ...], ...]  # aligned with the inputs
+    file_classes: dict[str, tuple[int, ...]]  # every input's class ids, by name
 
     def bind(self, sources: Sequence[Source], config: Config, strict: bool) -> LabelSet:
-        files = tuple(FileLabels(classes=c) for c in self.file_classes)
+        files = tuple(FileLabels(classes=self.file_classes[s.name]) for s in sources)
         return LabelSet(self.kind, self.classes, files)
 
 
@@ -168,8 +178,10 @@ def _clip_labels(
         )
     classes = vocabulary.classes()
     ids = {c: i for i, c in enumerate(classes)}
-    file_classes = tuple(tuple(ids[c] for c in by_name[name]) for name in inputs.files)
-    kind = "multi" if multi_label or any(len(c) > 1 for c in file_classes) else "single"
+    file_classes = {name: tuple(ids[c] for c in by_name[name]) for name in inputs.files}
+    kind = (
+        "multi" if multi_label or any(len(c) > 1 for c in file_classes.values()) else "single"
+    )
     return ClipLabels(kind, classes, file_classes)
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DatasetError
+from .errors import DatasetError, OutputError
 from .naming import natural_sorted
 
 FORMAT_NAME = "spectroprep"
@@ -26,6 +26,7 @@ MANIFEST_CSV = "manifest.csv"
 MANIFEST_COLUMNS = ("id", "path", "index", "label", "source", "start", "duration")
 REJECTED_CSV = "rejected.csv"
 REJECTED_COLUMNS = ("path", "reason")
+JOURNAL = ".build-journal.jsonl"  # an unfinished build's record, for --resume
 TEMP_MARK = ".tmp-"
 
 
@@ -62,20 +63,41 @@ def temp_path(final: Path) -> Path:
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temp path to write; rename it to ``final`` only if the block succeeds."""
+    """Yield a temp path to write; rename it to ``final`` only if the block succeeds.
+
+    A failed write (a full disk, a file-size limit) becomes an OutputError
+    naming ``final``; the temp file is removed either way.
+    """
     tmp = temp_path(final)
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as exc:
+        remove_path(tmp)
+        raise OutputError(f"{final}: cannot write ({os_reason(exc)})") from exc
     except BaseException:
-        _remove(tmp)
+        remove_path(tmp)
         raise
 
 
-def _remove(path: Path) -> None:
+def os_reason(exc: OSError) -> str:
+    """The system's reason for an OSError, on one line (h5py's messages span several)."""
+    if exc.errno is not None:
+        return os.strerror(exc.errno)
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def remove_temp_files(root: Path) -> None:
+    """Delete every temp file and folder under ``root`` (what interrupted writes leave)."""
+    for path in sorted(root.rglob(f"*{TEMP_MARK}*"), reverse=True):
+        remove_path(path)
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file, or a folder with everything in it; nothing if it is gone."""
     if path.is_dir():
         for child in path.iterdir():
-            _remove(child)
+            remove_path(child)
         path.rmdir()
     elif path.exists():
         path.unlink()

@@ -1,33 +1,38 @@
 """``spectroprep build``: plan in the parent, compute and write shards in workers.
 
 The parent reads only headers, plans the shards (from the config alone, so the
-output is the same for any ``--jobs``), collects the shard records, then writes
-manifest.csv and, last and atomically, dataset.json. This is the only module
-that uses joblib and tqdm.
+output is the same for any ``--jobs``), runs the shard tasks while it keeps a
+journal of the finished ones (so ``--resume`` goes on after a crash), then
+writes manifest.csv and, last and atomically, dataset.json. This is the only
+module that uses joblib and tqdm.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from .audio import check_channels, output_length, probe
 from .config import Config, load_config
 from .describe import describe, manifest_rows, rejected_rows, shard_attrs
-from .errors import InputError
-from .labels import read_labels
+from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning
+from .journal import Journal, build_state, shard_key
+from .labels import LabelSet, PendingLabels, read_labels
 from .layout import (
     DATASET_JSON,
+    JOURNAL,
     MANIFEST_CSV,
     REJECTED_CSV,
-    FileRecord,
+    read_dataset_json,
+    remove_path,
+    remove_temp_files,
     write_json,
     write_manifest,
     write_rejected,
@@ -36,35 +41,56 @@ from .naming import natural_key
 from .output import output_folder
 from .plan import plan_shards
 from .segments import count_windows
-from .sources import Inputs, find_inputs
-from .stats import BinStats, merge_all
+from .sources import Inputs, find_inputs, shown_name
+from .stats import merge_all
+from .storage import Format, get_format
 from .targets import Targets
-from .tasks import ShardResult, ShardTask, Source, run_task
+from .tasks import ShardFailure, ShardResult, ShardTask, Source, run_task
+
+ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
 
-def read_sources(inputs: Inputs, config: Config, progress: bool = False) -> list[Source]:
-    """The header pass: every file's length and window count, no decoding.
+Problem = tuple[str, str]  # (input name, message naming the file)
 
-    Every unreadable file is reported at once, one line each.
-    """
-    sources, problems = [], []
+
+def read_sources(
+    inputs: Inputs, config: Config, progress: bool = False
+) -> tuple[list[Source], list[Problem]]:
+    """The header pass: every usable file's length and window count, no decoding;
+    and every file that cannot be used, with the reason."""
+    sources: list[Source] = []
+    problems: list[Problem] = []
     rate = config.audio.sample_rate
     names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
     for name in names:
+        path = inputs.path(name)
+        if shown_name(name) != name:
+            # manifest.csv and dataset.json are UTF-8: such a name cannot be recorded
+            problems.append((name, f"{shown_name(str(path))}: file name is not UTF-8 (rename it)"))
+            continue
         try:
-            info = probe(inputs.path(name))
-            check_channels(inputs.path(name), info, config.audio.mono)
+            info = probe(path)
+            check_channels(path, info, config.audio)
         except InputError as exc:
-            problems.append(str(exc))
+            problems.append((name, str(exc)))
             continue
         samples = output_length(info, rate)
         windows = count_windows(
             samples, config.window_samples, config.hop_samples, config.segment.pad
         )
-        sources.append(Source(name, inputs.path(name), info, samples, windows))
-    if problems:
-        raise InputError(f"{len(problems)} unreadable input file(s):\n" + "\n".join(problems))
-    return sources
+        sources.append(Source(name, path, info, samples, windows))
+    return sources, problems
+
+
+def _problem_lines(problems: Sequence[Problem]) -> str:
+    return "\n".join(message for _, message in problems)
+
+
+def _reason(inputs: Inputs, problem: Problem) -> tuple[str, str]:
+    """A rejected.csv row: the name, and the message without the path it starts with."""
+    name, message = problem
+    prefix = f"{shown_name(str(inputs.path(name)))}: "
+    return shown_name(name), message.removeprefix(prefix)
 
 
 def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
@@ -76,6 +102,16 @@ def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
     ]
 
 
+def _remove_unplanned(out: Path, fmt: Format, keep: set[str]) -> None:
+    """Delete data files a resumed build does not reuse (they are rebuilt)."""
+    top = out / Path(fmt.file_name(0)).parent
+    if top.is_dir():
+        for entry in top.iterdir():
+            rel = entry.relative_to(out).as_posix()
+            if rel not in keep and fmt.OWNED.fullmatch(rel):
+                remove_path(entry)
+
+
 def run_tasks(
     tasks: Sequence[ShardTask],
     out: Path,
@@ -84,25 +120,134 @@ def run_tasks(
     attrs: dict[str, Any],
     jobs: int,
     progress: bool,
-) -> tuple[list[FileRecord], dict[str, np.ndarray], BinStats]:
-    """Run every shard task on ``jobs`` worker processes: the records in shard
-    order, the label counts per class summed over all shards, and the merged
-    feature statistics."""
-    total = sum(t.n_examples for t in tasks)
-    results: list[ShardResult] = []
-    counts: dict[str, np.ndarray] = {}
+    journal: Journal,
+) -> tuple[list[ShardResult], ShardFailure | None]:
+    """Run the shard tasks the journal does not already hold on ``jobs`` worker
+    processes, recording each finished one; stop at the first shard that fails.
+
+    Returns the results in shard order, or the failure.
+    """
+    fmt = get_format(config.storage.format)
+    keys = {fmt.file_name(t.index): shard_key(t, attrs) for t in tasks}
+    done: dict[str, ShardResult] = {}
+    for file, key in keys.items():
+        reused = journal.reusable(file, key)
+        if reused is not None:
+            done[file] = reused
+    _remove_unplanned(out, fmt, set(done))
+    todo = [t for t in tasks if fmt.file_name(t.index) not in done]
     finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(run_task)(task, out, config, targets, attrs) for task in tasks
+        delayed(run_task)(task, out, config, targets, attrs) for task in todo
     )
-    with tqdm(total=total, desc="build", unit="ex", disable=not progress) as bar:
-        for result in finished:
-            results.append(result)
-            for name, values in result.counts.items():
-                counts[name] = counts.get(name, 0) + values
-            bar.update(result.record.examples)
-    results.sort(key=lambda r: natural_key(r.record.path))  # file names follow shard order
-    stats = merge_all(r.stats for r in results)
-    return [r.record for r in results], counts, stats
+    total = sum(t.n_examples for t in tasks)
+    initial = sum(r.record.examples for r in done.values())
+    with tqdm(total=total, initial=initial, desc="build", unit="ex", disable=not progress) as bar:
+        try:
+            for result in finished:
+                if isinstance(result, ShardFailure):
+                    return [], result
+                journal.add(keys[result.record.path], result)
+                done[result.record.path] = result
+                bar.update(result.record.examples)
+        finally:
+            finished.close()  # on an early exit joblib stops the workers
+    # file names follow shard order
+    return [done[file] for file in sorted(done, key=natural_key)], None
+
+
+@dataclasses.dataclass
+class _Build:
+    """One build's settings and the state that changes as inputs drop out."""
+
+    audio: Path  # what the user gave: a folder, a listing or one file
+    config: Config
+    pending: PendingLabels
+    strict: bool
+    on_error: str
+    out: Path
+    jobs: int
+    progress: bool
+
+    def bind(self, sources: Sequence[Source]) -> tuple[list[Source], LabelSet]:
+        """The sources with their labels, and the label set."""
+        label_set = self.pending.bind(sources, self.config, self.strict)
+        bound = [
+            dataclasses.replace(s, labels=file_labels)
+            for s, file_labels in zip(sources, label_set.files, strict=True)
+        ]
+        if not any(s.windows for s in bound):
+            raise InputError(
+                f"{self.audio}: no windows to build (every file is shorter than "
+                f"segment.length with segment.pad = {self.config.segment.pad!r}, or empty)"
+            )
+        return bound, label_set
+
+    def run(
+        self, sources: list[Source], label_set: LabelSet, journal: Journal, replacing: bool
+    ) -> Built:
+        """Write every shard; with ``on_error = "skip"`` leave out the sources that fail
+        to decode and plan again (finished shards whose plan did not change are kept)."""
+        storage = self.config.storage
+        per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
+        failed: list[Problem] = []
+        while True:
+            tasks = make_tasks(sources, per_file)
+            targets = Targets.from_config(label_set, self.config)
+            attrs = shard_attrs(self.config, label_set)
+            results, failure = run_tasks(
+                tasks, self.out, self.config, targets, attrs, self.jobs, self.progress, journal
+            )
+            if failure is None:
+                return Built(sources, label_set, targets, tasks, results, failed)
+            if self.on_error == "fail":
+                raise InputError(_decode_failure(failure, replacing))
+            for _, message in failure.problems:
+                warnings.warn(f"left out {message}", SpectroprepWarning, stacklevel=2)
+            failed += failure.problems
+            bad = {name for name, _ in failure.problems}
+            sources, label_set = self.bind([s for s in sources if s.name not in bad])
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """What the shards of a finished build hold."""
+
+    sources: list[Source]
+    labels: LabelSet
+    targets: Targets
+    tasks: list[ShardTask]
+    results: list[ShardResult]
+    failed: list[Problem]  # sources left out because they failed to decode
+
+
+def _decode_failure(failure: ShardFailure, replacing: bool) -> str:
+    how = (
+        "the earlier dataset is back in place"
+        if replacing
+        else "finished shards are kept: run the same command with --on-error skip --resume "
+        "to build without the file(s), or fix them and build again with --overwrite"
+    )
+    return f"{_problem_lines(failure.problems)}\n({how})"
+
+
+def _already_built(out: Path, config: Config) -> Path:
+    """``--resume`` on a complete dataset: nothing to do if it has the same config."""
+    info = read_dataset_json(out)
+    if info["config"] != config.to_dict():
+        raise OutputError(
+            f"{out}: holds a complete dataset built with another config (use --overwrite)"
+        )
+    (out / JOURNAL).unlink(missing_ok=True)  # left by a crash right after dataset.json
+    return out
+
+
+def _interrupted(out: Path, replacing: bool) -> BuildInterrupted:
+    if replacing:
+        return BuildInterrupted(f"interrupted; the earlier dataset in {out} is back in place")
+    return BuildInterrupted(
+        f"interrupted; finished shards are kept in {out}: run the same command with "
+        "--resume to go on"
+    )
 
 
 def build(
@@ -121,6 +266,8 @@ def build(
     format: str | None = None,
     jobs: int | None = None,
     overwrite: bool = False,
+    resume: bool = False,
+    on_error: str = "fail",
     progress: bool = False,
     command: Sequence[str] | None = None,
 ) -> Path:
@@ -134,8 +281,17 @@ def build(
     end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
     ``section.key=value`` strings; ``format`` overrides ``storage.format``.
+
+    Inputs that cannot be used (unreadable, truncated, NaN samples...) stop the
+    build (``on_error="fail"``), or are left out and listed in rejected.csv
+    (``"skip"``). ``resume`` goes on with an unfinished build in ``out``,
+    reusing its finished shards; it refuses if the config or inputs changed.
     Everything is checked before anything is written. Returns ``out``.
     """
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other")
     cfg = load_config(config, overrides)
     if format is not None:
         cfg = cfg.replace("storage", format=format)
@@ -152,32 +308,73 @@ def build(
         classes=classes,
         multi_label=multi_label,
     )
-    sources = read_sources(inputs, cfg, progress)
-    label_set = pending.bind(sources, cfg, strict)
-    sources = [
-        dataclasses.replace(s, labels=file_labels)
-        for s, file_labels in zip(sources, label_set.files, strict=True)
-    ]
-    targets = Targets.from_config(label_set, cfg)
-    if not any(s.windows for s in sources):
+    sources, unusable = read_sources(inputs, cfg, progress)
+    if unusable and on_error == "fail":
         raise InputError(
-            f"{audio}: no windows to build (every file is shorter than "
-            f"segment.length with segment.pad = {cfg.segment.pad!r}, or empty)"
+            f"{len(unusable)} unreadable input file(s):\n{_problem_lines(unusable)}\n"
+            "(--on-error skip builds without them and lists them in rejected.csv)"
         )
-    storage = cfg.storage
-    per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
-    tasks = make_tasks(sources, per_file)
-    with output_folder(out, overwrite):
-        attrs = shard_attrs(cfg, label_set)
-        records, counts, stats = run_tasks(
-            tasks, out, cfg, targets, attrs, jobs or os.cpu_count() or 1, progress
-        )
-        write_manifest(out / MANIFEST_CSV, manifest_rows(tasks, records, cfg, label_set, targets))
-        rejected = rejected_rows(sources, cfg)
-        if rejected:
-            write_rejected(out / REJECTED_CSV, rejected)
-        info = describe(
-            cfg, label_set, targets, counts, stats, sources, records, command, inputs.root
-        )
-        write_json(out / DATASET_JSON, info)
+    run = _Build(
+        Path(audio), cfg, pending, strict, on_error, out, jobs or os.cpu_count() or 1, progress
+    )
+    sources, label_set = run.bind(sources)
+    if resume and (out / DATASET_JSON).is_file():
+        return _already_built(out, cfg)
+    state = build_state(cfg, inputs, sources, label_set)
+    replacing = False
+    try:
+        with output_folder(out, overwrite, resume) as replacing:
+            if resume and (out / JOURNAL).is_file():
+                journal = Journal.resume(out, state)
+                remove_temp_files(out)
+            else:
+                journal = Journal.start(out, state, list(command) if command else None)
+            try:
+                built = run.run(sources, label_set, journal, replacing)
+            except OutputError as exc:
+                if replacing:
+                    raise
+                raise OutputError(
+                    f"{exc}\n(finished shards are kept: make room, then run the same command "
+                    "with --resume)"
+                ) from exc
+            records = [r.record for r in built.results]
+            write_manifest(
+                out / MANIFEST_CSV,
+                manifest_rows(built.tasks, records, cfg, built.labels, built.targets),
+            )
+            rejected = sorted(
+                [_reason(inputs, p) for p in unusable + built.failed]
+                + rejected_rows(built.sources, cfg),
+                key=lambda row: natural_key(row[0]),
+            )
+            if rejected:
+                write_rejected(out / REJECTED_CSV, rejected)
+            info = describe(
+                cfg,
+                built.labels,
+                built.targets,
+                _sum_counts(built.results),
+                merge_all(r.stats for r in built.results),
+                built.sources,
+                rejected,
+                records,
+                journal.command,
+                inputs.root,
+            )
+            write_json(out / DATASET_JSON, info)
+            journal.remove()
+    except KeyboardInterrupt:
+        if not replacing:
+            remove_temp_files(out)  # the workers are stopped by now
+        raise _interrupted(out, replacing) from None
     return out
+
+
+def _sum_counts(results: Sequence[ShardResult]) -> dict[str, Any]:
+    """Label counts per class, summed over all shards."""
+    counts: dict[str, Any] = {}
+    for result in results:
+        for name, values in result.counts.items():
+            counts[name] = counts.get(name, 0) + values
+    return counts

@@ -70,6 +70,11 @@ class InputMatcher:
         )
 
 
+def shown_name(name: str) -> str:
+    """``name`` as printable text: bytes of a non-UTF-8 file name become \\xNN escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def find_inputs(audio: str | Path) -> Inputs:
     """Scan a folder for audio files, read a CSV that lists them (column ``path``),
     or take a single audio file."""

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from .audio import AudioInfo, read_region
 from .config import Config
+from .errors import InputError
 from .features import feature_shape, spectrogram
 from .labels import FileLabels
 from .layout import FileRecord, atomic_path, sha256_path, tree_size
@@ -83,10 +84,19 @@ class ShardResult:
     stats: BinStats
 
 
+@dataclass(frozen=True)
+class ShardFailure:
+    """Sources of a shard that could not be decoded (truncated, NaN samples...): nothing
+    was written. ``problems``: (source name, message naming the file) pairs."""
+
+    index: int
+    problems: tuple[tuple[str, str], ...]
+
+
 def run_task(
     task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
-) -> ShardResult:
-    """Compute and write one shard.
+) -> ShardResult | ShardFailure:
+    """Compute and write one shard, or report the sources it could not decode.
 
     BLAS runs on one thread: a threaded matrix product (mel filters, short-frame
     DFT) sums in another order, so features would change in the last bit with
@@ -95,10 +105,16 @@ def run_task(
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     row = 0
+    problems = []
     with threadpool_limits(limits=1, user_api="blas"):
         for source, region in task.parts:
-            region_features(source, region, config, features[row : row + region.count])
+            try:
+                region_features(source, region, config, features[row : row + region.count])
+            except InputError as exc:
+                problems.append((source.name, str(exc)))
             row += region.count
+    if problems:
+        return ShardFailure(task.index, tuple(problems))
     features = features.astype(config.storage.dtype, copy=False)
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(task.index)

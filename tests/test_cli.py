@@ -45,15 +45,15 @@ def test_build_then_info(corpus, tmp_path):
     assert summary["examples"] == 12 and summary["shape"] == [257, 101]
 
 
-def test_errors_are_one_line_with_exit_code_1(corpus, tmp_path):
+def test_errors_are_one_line_exit_2_for_bad_input_1_otherwise(corpus, tmp_path):
     result = run("build", tmp_path / "missing", "--out", tmp_path / "ds")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"error: {tmp_path / 'missing'}: no such folder or file"
     ]
 
     result = run("build", corpus, "--out", tmp_path / "ds", "--set", "spectrogram.nfft=1")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown key(s) spectrogram.nfft" in result.output
 
     (tmp_path / "full").mkdir()
@@ -100,5 +100,5 @@ def test_bad_csv_is_one_line(corpus, tmp_path):
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\n" + "x" * 200_000 + ",a\n")
     result = run("build", corpus, "--out", tmp_path / "ds", "--labels", labels)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "labels.csv:2: not a valid table (field larger than field limit" in result.output

@@ -552,7 +552,7 @@ def run(*args):
 def test_the_cli_prints_one_error_line_with_file_and_line(corpus, tmp_path, out):
     events = events_table(tmp_path, "dog/clip1.wav\t0\t1\tbark", "dog/clip2.flac\t1\t0.5\tbark")
     result = run("build", corpus, "--out", out, "--events", events, "--quiet", "--jobs", 1)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.splitlines() == [f"error: {events}:4: onset 1 is after offset 0.5"]
     assert not out.exists()
 
