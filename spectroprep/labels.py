@@ -179,9 +179,7 @@ def _clip_labels(
     classes = vocabulary.classes()
     ids = {c: i for i, c in enumerate(classes)}
     file_classes = {name: tuple(ids[c] for c in by_name[name]) for name in inputs.files}
-    kind = (
-        "multi" if multi_label or any(len(c) > 1 for c in file_classes.values()) else "single"
-    )
+    kind = "multi" if multi_label or any(len(c) > 1 for c in file_classes.values()) else "single"
     return ClipLabels(kind, classes, file_classes)
 
 

@@ -6,6 +6,8 @@ run in any process, or on a cluster through joblib's Dask backend.
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +95,13 @@ class ShardFailure:
     problems: tuple[tuple[str, str], ...]
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """Ignore Ctrl-C in a joblib worker process: the parent stops the workers and
+    cleans up, while a worker taking it too would print a traceback of its own."""
+    if multiprocessing.current_process().name.startswith("LokyProcess"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_task(
     task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
 ) -> ShardResult | ShardFailure:
@@ -102,6 +111,7 @@ def run_task(
     DFT) sums in another order, so features would change in the last bit with
     the number of worker processes.
     """
+    _leave_interrupts_to_the_parent()
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     row = 0
