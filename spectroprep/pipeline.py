@@ -141,7 +141,12 @@ def run_tasks(
     )
     total = sum(t.n_examples for t in tasks)
     initial = sum(r.record.examples for r in done.values())
-    with tqdm(total=total, initial=initial, desc="build", unit="ex", disable=not progress) as bar:
+    with (
+        tqdm(total=total, initial=initial, desc="build", unit="ex", disable=not progress) as bar,
+        warnings.catch_warnings(),
+    ):
+        # stopping early is the point here, not a mistake joblib should warn about
+        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
         try:
             for result in finished:
                 if isinstance(result, ShardFailure):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +25,26 @@ CORPUS_WINDOWS = {
     "dog/clip2.flac": 2,
     "dog/clip10.wav": 1,
 }
+
+
+def tree_checksums(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, by relative path."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def run_command(*args: object, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m spectroprep ARGS`` in a subprocess (real worker processes, real signals)."""
+    return subprocess.run(
+        [sys.executable, "-m", "spectroprep", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **popen,
+    )
 
 
 def build(audio: Path, out: Path, **kwargs) -> Path:

@@ -1,5 +1,4 @@
 import csv
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from conftest import (
     reference_audio,
     reference_default_power,
     reference_windows,
+    tree_checksums,
     write_audio,
 )
 
@@ -29,14 +29,6 @@ NATURAL_ORDER = [
     "dog/clip10.wav",
 ]
 WINDOWS = CORPUS_WINDOWS
-
-
-def checksums(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def assert_matches_independent_computation(ds, audio_root: Path):
@@ -150,7 +142,7 @@ def test_output_is_byte_identical_for_any_number_of_jobs(corpus, tmp_path, fmt):
     )
     one = build(corpus, tmp_path / "one", **args, jobs=1)
     two = build(corpus, tmp_path / "two", **args, jobs=2)
-    sums_one, sums_two = checksums(one), checksums(two)
+    sums_one, sums_two = tree_checksums(one), tree_checksums(two)
     assert len(sums_one) > 4
     assert sums_one == sums_two
 
@@ -255,13 +247,13 @@ def test_overwrite_never_deletes_files_a_build_did_not_write(corpus, tmp_path):
 
 def test_a_failed_overwrite_puts_the_old_dataset_back(corpus, tmp_path):
     out = build(corpus, tmp_path / "ds", labels_from_folders=True)
-    before = checksums(out)
+    before = tree_checksums(out)
     # truncated after the header pass: only the worker decoding it finds out
     clip = corpus / "cat" / "clip1.flac"
     clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
     with pytest.raises(InputError, match=r"clip1\.flac: (cannot decode audio|audio ends at)"):
         build(corpus, out, labels_from_folders=True, format="npy", overwrite=True)
-    assert checksums(out) == before
+    assert tree_checksums(out) == before
     assert len(spectroprep.open_dataset(out)) == 12
 
 

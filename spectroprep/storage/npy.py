@@ -7,6 +7,7 @@ Numbers are unpadded, hence the natural sort everywhere. Files load with
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,9 +42,17 @@ def write(
     """Write one block folder at ``path``."""
     path.mkdir()
     for row, example in enumerate(np.asarray(features, dtype=storage.dtype)):
-        np.save(path / Path(example_path("", row, first_id + row)).name, example)
+        _save(path / Path(example_path("", row, first_id + row)).name, example)
     for name, array in targets.items():
-        np.save(path / f"{name}.npy", array)
+        _save(path / f"{name}.npy", array)
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    """``np.save`` through one plain write: a full disk then raises an OSError with
+    the system's reason (numpy's own file write only says how many bytes it wrote)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    path.write_bytes(buffer.getbuffer())
 
 
 class Reader:
