@@ -181,34 +181,46 @@ def test_a_labels_file_naming_missing_audio_is_refused(tmp_path):
     assert not (tmp_path / "ds").exists()
 
 
-def test_a_file_that_fails_in_decoding_is_reported_by_its_shard_task(tmp_path):
-    """A FLAC cut short passes the header pass (its header still promises every frame);
-    only the worker decoding it finds out."""
+def test_files_that_fail_in_decoding_are_reported_by_their_shard_task(tmp_path):
+    """A FLAC cut short passes the header pass (its header still promises every
+    frame), and so do NaN samples: only the worker decoding them finds out."""
     audio = good_clips(tmp_path / "audio")
     cut = write_audio(audio / "clip3.flac", 4.0, 16000, seed=4)
     cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 3])
+    x = np.full(16000, 0.1, dtype=np.float32)
+    x[4000] = np.nan
+    sf.write(audio / "clip20.wav", x, 16000, subtype="FLOAT")
     out = tmp_path / "ds"
     failed = run_command("build", audio, "--out", out, "--jobs", 2, "-q", *SMALL)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
-    assert f"error: {cut}: cannot decode audio" in failed.stderr
-    assert "--on-error skip --resume" in failed.stderr
+    first, *rest, hint = failed.stderr.splitlines()
+    # libsndfile's reason depends on where the cut falls in the region read
+    assert (
+        first == f"error: {audio}/clip20.wav: 1 NaN or infinite sample(s), the first at 0.250 s"
+        or first.startswith(f"error: {cut}: cannot decode audio (")
+    )
+    assert hint.endswith(
+        "run the same command with --on-error skip --resume to build without "
+        "the file(s), or fix them and build again with --overwrite)"
+    )
     assert not (out / "dataset.json").exists() and not list(out.rglob(f"*{TEMP_MARK}*"))
 
     skipped = run_command(
-        "build", audio, "--out", out, "--jobs", 2, "-q", *SMALL, "--on-error", "skip", "--resume"
+        "build", audio, "--out", out, "-j", 2, "-q", *SMALL, "--on-error", "skip", "--resume"
     )
     assert skipped.returncode == 0, skipped.stderr
-    assert "warning: left out" in skipped.stderr and "clip3.flac" in skipped.stderr
+    warned = [line for line in skipped.stderr.splitlines() if line.startswith("warning: left out")]
+    assert len(warned) == 2
+    with (out / "rejected.csv").open(newline="") as f:
+        rejected = {row["path"]: row["reason"] for row in csv.DictReader(f)}
+    assert rejected.keys() == {"clip3.flac", "clip20.wav"}
+    assert rejected["clip3.flac"].startswith("cannot decode audio (")
+    assert rejected["clip20.wav"] == "1 NaN or infinite sample(s), the first at 0.250 s"
     cut.unlink()
+    (audio / "clip20.wav").unlink()
     clean = build(audio, tmp_path / "clean", overrides=SMALL[1::2])
     ours, theirs = tree_checksums(out), tree_checksums(clean)
     assert all(ours[rel] == digest for rel, digest in theirs.items() if rel != "dataset.json")
-    assert (
-        (out / "rejected.csv")
-        .read_text()
-        .splitlines()[1]
-        .startswith("clip3.flac,cannot decode audio")
-    )
     assert not (out / JOURNAL).exists()
 
 
