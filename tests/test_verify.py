@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from conftest import build, write_audio
 
 from spectroprep.cli import cli
+from spectroprep.layout import JOURNAL
 from spectroprep.verify import verify
 
 # natural order: cat/meow2 (ids 1-3), cat/meow3 (4), dog/bark1 (5-7), dog/bark10 (8-9);
@@ -420,6 +421,17 @@ def test_an_unusable_dataset_json_is_the_one_problem(built, tmp_path, damage, ex
     result = run(ds)
     assert result.exit_code == 1
     assert result.stdout == f"{expected}\nfailed: 1 problem(s) in {ds}\n"
+
+
+def test_a_leftover_build_journal_is_named(built, tmp_path):
+    ds = copy(built, "hdf5", tmp_path)
+    (ds / JOURNAL).write_text('{"shard": 0}\n')
+    result = run(ds)
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{JOURNAL}: left over from an interrupted build (run the build again with --resume "
+        f"to finish it)\nfailed: 1 problem(s) in {ds}\n"
+    )
 
 
 def test_a_missing_folder_is_a_problem(tmp_path):

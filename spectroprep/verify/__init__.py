@@ -1,0 +1,78 @@
+"""``spectroprep verify``: prove that a built dataset is complete and uncorrupted.
+
+Everything is checked through the on-disk format (layout, storage, config):
+
+- dataset.json: readable, of this format version, its fields well-formed (``dataset``);
+- the data files it lists: where the format puts them, present, with the recorded size
+  and sha256; and no other file in the folder, a leftover build journal named as such
+  (``files``);
+- the contents of each HDF5 shard (``hdf5``) or npy block (``npy``): layout, example
+  ids, finite features, valid labels and frame targets, whose counts must match
+  dataset.json's (``values``);
+- manifest.csv, row by row (``manifest``), and rejected.csv's rows (``rejected``).
+
+Only ``recompute`` runs the feature code, on a random sample of examples. Problems are
+collected, never raised: each names its file (relative to the dataset folder) and,
+where it applies, the example id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..storage.hdf5 import compression_options
+from .dataset import Dataset, load_dataset
+from .files import check_files, check_unlisted
+from .hdf5 import check_shard
+from .manifest import check_manifest
+from .npy import check_block
+from .recompute import pick_examples, recompute_examples
+from .rejected import check_rejected
+from .report import Log, Problem, Report
+from .values import Totals
+
+__all__ = ["Problem", "Report", "verify"]
+
+
+def verify(path: str | Path, recompute: int = 0, seed: int = 0) -> Report:
+    """Check the dataset at ``path``: dataset.json, every data file (listed, unmodified,
+    readable, well-formed, finite features, valid labels), nothing unlisted, and
+    manifest.csv. ``recompute`` examples, picked at random with ``seed``, are also
+    recomputed from their source audio and compared with what is stored."""
+    log = Log()
+    ds = load_dataset(Path(path), log)
+    if ds is None:
+        return log.report(0, 0)
+    present = check_files(ds, log)
+    check_unlisted(ds, log)
+    totals = Totals(
+        np.zeros(len(ds.classes), dtype=np.int64), np.zeros(len(ds.classes), dtype=np.int64)
+    )
+    labelled = _check_contents(ds, present, log, totals)
+    totals.compare(ds, log)
+    wanted = pick_examples(ds.examples, recompute, seed)
+    picked = check_manifest(ds, labelled, wanted, log)
+    check_rejected(ds, log)
+    if picked:
+        recompute_examples(ds, picked, log)
+    return log.report(ds.examples, len(ds.files))
+
+
+def _check_contents(ds: Dataset, present: list[int], log: Log, totals: Totals) -> set[int]:
+    """Check every present data file; returns those whose labels can be read and are
+    valid, so that the manifest's labels can be compared with them."""
+    totals.complete = len(present) == len(ds.files)
+    if ds.config.storage.format == "hdf5":
+        try:
+            compression_options(ds.config.storage)  # the codec's plugin is needed to read
+        except ConfigError as exc:
+            log.add(None, None, f"cannot read the shards: {exc}")
+            totals.complete = False
+            return set()
+        check = check_shard
+    else:
+        check = check_block
+    return {i for i in present if check(ds, i, log, totals)}

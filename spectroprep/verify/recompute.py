@@ -1,0 +1,111 @@
+"""``verify --recompute``: examples picked at random, computed again from their source
+audio and compared with what is stored. The only verify module that runs the feature
+code, and it imports that code only when it runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..errors import ConfigError, InputError
+from ..layout import DATASET_JSON
+from ..storage import Reader
+from .dataset import Dataset
+from .report import Log
+
+_RTOL = 1e-5  # recomputed features: allowed difference, relative to the example's range
+
+
+def pick_examples(examples: int, count: int, seed: int) -> set[int]:
+    """``count`` distinct example ids (all of them at most), picked with ``seed``."""
+    if count <= 0 or examples == 0:
+        return set()
+    picked = np.random.default_rng(seed).choice(examples, size=min(count, examples), replace=False)
+    return {int(i) + 1 for i in picked}
+
+
+def recompute_examples(ds: Dataset, picked: dict[int, tuple[str, float]], log: Log) -> None:
+    """Recompute the picked examples from their source audio and compare. A source that
+    is gone or unreadable is a warning: the dataset may well outlive its audio."""
+    root = ds.info.get("provenance", {}).get("inputs", {}).get("root")
+    if not isinstance(root, str):
+        log.warn(
+            DATASET_JSON, None, "records no audio root (provenance.inputs.root): not recomputed"
+        )
+        return
+    try:
+        reader = ds.fmt.Reader(ds.root, ds.files, ds.config.storage)
+    except ConfigError:
+        return  # the shards' codec is missing, already a problem
+    try:
+        # one BLAS thread, as the build ran: the same sums in the same order
+        with threadpool_limits(limits=1, user_api="blas"):
+            for example, (source, start) in sorted(picked.items()):
+                _recompute_one(ds, reader, Path(root), example, source, start, log)
+    finally:
+        reader.close()
+
+
+def _recompute_one(
+    ds: Dataset,
+    reader: Reader,
+    audio_root: Path,
+    example: int,
+    source: str,
+    start: float,
+    log: Log,
+) -> None:
+    file, row = ds.locate(example)
+    where = ds.fmt.example_path(ds.files[file].path, row, example)
+    try:
+        stored = reader.read(file, np.array([row]))[0]
+    except (OSError, ValueError, KeyError):
+        return  # a problem of its data file, already reported
+    try:
+        computed = _features(ds, audio_root / source, source, start)
+    except InputError as exc:
+        log.warn(None, example, f"not recomputed: {exc}")
+        return
+    except ValueError as exc:  # the recorded shape does not fit the recorded config
+        log.add(where, example, f"cannot recompute ({exc})")
+        return
+    diff = np.abs(stored.astype(np.float64) - computed)
+    span = float(np.ptp(computed)) or float(np.abs(computed).max()) or 1.0
+    allowed = _RTOL * span
+    if stored.dtype == np.float16:
+        # float16 rounding moves each value by up to half its spacing
+        allowed = allowed + 0.5 * np.spacing(np.abs(stored)).astype(np.float64)
+    if not (diff <= allowed).all():
+        worst = float(np.nanmax(diff)) if not np.isnan(diff).all() else math.nan
+        log.add(
+            where,
+            example,
+            f"features differ from those recomputed from {source} at {start:g} s "
+            f"(max difference {worst:.3g})",
+            kind="recomputed features differ",
+        )
+
+
+def _features(ds: Dataset, path: Path, name: str, start: float) -> np.ndarray:
+    """The example's features computed again from its source, in float64."""
+    # the feature code, needed only here: verify's other checks read the format alone
+    from ..audio import output_length, probe
+    from ..plan import Region
+    from ..tasks import Source, region_features
+
+    if not path.is_file():
+        raise InputError(f"source {path} is gone")
+    config = ds.config
+    info = probe(path)
+    samples = output_length(info, config.audio.sample_rate)
+    window = round(start * config.audio.sample_rate / config.hop_samples)
+    if window * config.hop_samples >= samples:
+        raise InputError(f"{path}: too short now for the window at {start:g} s")
+    out = np.empty((1, *ds.shape), dtype=np.float32)
+    region_features(
+        Source(name, path, info, samples, window + 1), Region(0, window, 1), config, out
+    )
+    return out[0].astype(np.float64)
