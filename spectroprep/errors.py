@@ -31,6 +31,10 @@ class OutputError(SpectroprepError):
     """The output location cannot be written safely."""
 
 
+class WorkerDied(SpectroprepError):
+    """A build's worker process died (killed, out of memory): the build stops."""
+
+
 class BuildInterrupted(KeyboardInterrupt):
     """Ctrl-C during a build, after the clean-up: the message says how to go on.
 

@@ -1,10 +1,10 @@
 """``spectroprep build``: plan in the parent, compute and write shards in workers.
 
-The parent reads only headers, plans the shards (from the config alone, so the
-output is the same for any ``--jobs``), runs the shard tasks while it keeps a
-journal of the finished ones (so ``--resume`` goes on after a crash), then
-writes manifest.csv and, last and atomically, dataset.json. This is the only
-module that uses joblib and tqdm.
+The parent reads only headers (``headers``), plans the shards (from the config
+alone, so the output is the same for any ``--jobs``), runs the shard tasks
+(``runner``) while it keeps a journal of the finished ones (so ``--resume``
+goes on after a crash), then writes manifest.csv and, last and atomically,
+dataset.json.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from joblib import Parallel, delayed
-from tqdm import tqdm
-
-from .audio import check_channels, output_length, probe
 from .config import Config, load_config
 from .describe import describe, manifest_rows, rejected_rows, shard_attrs
-from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning
-from .journal import Journal, build_state, shard_key
+from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
+from .headers import Problem, problem_lines, read_sources, rejected_reason
+from .journal import Journal, build_state
 from .labels import LabelSet, PendingLabels, read_labels
 from .layout import (
     DATASET_JSON,
@@ -31,7 +28,6 @@ from .layout import (
     MANIFEST_CSV,
     REJECTED_CSV,
     read_dataset_json,
-    remove_path,
     remove_temp_files,
     write_json,
     write_manifest,
@@ -39,125 +35,13 @@ from .layout import (
 )
 from .naming import natural_key
 from .output import output_folder
-from .plan import plan_shards
-from .segments import count_windows
-from .sources import Inputs, find_inputs, shown_name
+from .runner import make_tasks, run_tasks
+from .sources import Inputs, find_inputs
 from .stats import merge_all
-from .storage import Format, get_format
 from .targets import Targets
-from .tasks import ShardFailure, ShardResult, ShardTask, Source, run_task
+from .tasks import ShardFailure, ShardResult, ShardTask, Source
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
-
-
-Problem = tuple[str, str]  # (input name, message naming the file)
-
-
-def read_sources(
-    inputs: Inputs, config: Config, progress: bool = False
-) -> tuple[list[Source], list[Problem]]:
-    """The header pass: every usable file's length and window count, no decoding;
-    and every file that cannot be used, with the reason."""
-    sources: list[Source] = []
-    problems: list[Problem] = []
-    rate = config.audio.sample_rate
-    names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
-    for name in names:
-        path = inputs.path(name)
-        if shown_name(name) != name:
-            # manifest.csv and dataset.json are UTF-8: such a name cannot be recorded
-            problems.append((name, f"{shown_name(str(path))}: file name is not UTF-8 (rename it)"))
-            continue
-        try:
-            info = probe(path)
-            check_channels(path, info, config.audio)
-        except InputError as exc:
-            problems.append((name, str(exc)))
-            continue
-        samples = output_length(info, rate)
-        windows = count_windows(
-            samples, config.window_samples, config.hop_samples, config.segment.pad
-        )
-        sources.append(Source(name, path, info, samples, windows))
-    return sources, problems
-
-
-def _problem_lines(problems: Sequence[Problem]) -> str:
-    return "\n".join(message for _, message in problems)
-
-
-def _reason(inputs: Inputs, problem: Problem) -> tuple[str, str]:
-    """A rejected.csv row: the name, and the message without the path it starts with."""
-    name, message = problem
-    prefix = f"{shown_name(str(inputs.path(name)))}: "
-    return shown_name(name), message.removeprefix(prefix)
-
-
-def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
-    """Shard tasks of ``per_file`` examples over all windows, in source order."""
-    plans = plan_shards([s.windows for s in sources], per_file)
-    return [
-        ShardTask(p.index, p.first_example, tuple((sources[r.source], r) for r in p.regions))
-        for p in plans
-    ]
-
-
-def _remove_unplanned(out: Path, fmt: Format, keep: set[str]) -> None:
-    """Delete data files a resumed build does not reuse (they are rebuilt)."""
-    top = out / Path(fmt.file_name(0)).parent
-    if top.is_dir():
-        for entry in top.iterdir():
-            rel = entry.relative_to(out).as_posix()
-            if rel not in keep and fmt.OWNED.fullmatch(rel):
-                remove_path(entry)
-
-
-def run_tasks(
-    tasks: Sequence[ShardTask],
-    out: Path,
-    config: Config,
-    targets: Targets,
-    attrs: dict[str, Any],
-    jobs: int,
-    progress: bool,
-    journal: Journal,
-) -> tuple[list[ShardResult], ShardFailure | None]:
-    """Run the shard tasks the journal does not already hold on ``jobs`` worker
-    processes, recording each finished one; stop at the first shard that fails.
-
-    Returns the results in shard order, or the failure.
-    """
-    fmt = get_format(config.storage.format)
-    keys = {fmt.file_name(t.index): shard_key(t, attrs) for t in tasks}
-    done: dict[str, ShardResult] = {}
-    for file, key in keys.items():
-        reused = journal.reusable(file, key)
-        if reused is not None:
-            done[file] = reused
-    _remove_unplanned(out, fmt, set(done))
-    todo = [t for t in tasks if fmt.file_name(t.index) not in done]
-    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(run_task)(task, out, config, targets, attrs) for task in todo
-    )
-    total = sum(t.n_examples for t in tasks)
-    initial = sum(r.record.examples for r in done.values())
-    with (
-        tqdm(total=total, initial=initial, desc="build", unit="ex", disable=not progress) as bar,
-        warnings.catch_warnings(),
-    ):
-        # stopping early is the point here, not a mistake joblib should warn about
-        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
-        try:
-            for result in finished:
-                if isinstance(result, ShardFailure):
-                    return [], result
-                journal.add(keys[result.record.path], result)
-                done[result.record.path] = result
-                bar.update(result.record.examples)
-        finally:
-            finished.close()  # on an early exit joblib stops the workers
-    # file names follow shard order
-    return [done[file] for file in sorted(done, key=natural_key)], None
 
 
 @dataclasses.dataclass
@@ -232,7 +116,7 @@ def _decode_failure(failure: ShardFailure, replacing: bool) -> str:
         else "finished shards are kept: run the same command with --on-error skip --resume "
         "to build without the file(s), or fix them and build again with --overwrite"
     )
-    return f"{_problem_lines(failure.problems)}\n({how})"
+    return f"{problem_lines(failure.problems)}\n({how})"
 
 
 def _already_built(out: Path, config: Config) -> Path:
@@ -316,7 +200,7 @@ def build(
     sources, unusable = read_sources(inputs, cfg, progress)
     if unusable and on_error == "fail":
         raise InputError(
-            f"{len(unusable)} unreadable input file(s):\n{_problem_lines(unusable)}\n"
+            f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
             "(--on-error skip builds without them and lists them in rejected.csv)"
         )
     run = _Build(
@@ -326,7 +210,7 @@ def build(
     if resume and (out / DATASET_JSON).is_file():
         return _already_built(out, cfg)
     state = build_state(cfg, inputs, sources, label_set)
-    replacing = False
+    replacing = started = False
     try:
         with output_folder(out, overwrite, resume) as replacing:
             if resume and (out / JOURNAL).is_file():
@@ -334,46 +218,59 @@ def build(
                 remove_temp_files(out)
             else:
                 journal = Journal.start(out, state, list(command) if command else None)
+            started = True
             try:
                 built = run.run(sources, label_set, journal, replacing)
-            except OutputError as exc:
+                _write_description(out, cfg, inputs, unusable, built, journal.command)
+            except (OutputError, WorkerDied) as exc:
                 if replacing:
                     raise
-                raise OutputError(
-                    f"{exc}\n(finished shards are kept: make room, then run the same command "
-                    "with --resume)"
+                fix = "make room, then run" if isinstance(exc, OutputError) else "run"
+                raise type(exc)(
+                    f"{exc}\n(finished shards are kept: {fix} the same command with --resume)"
                 ) from exc
-            records = [r.record for r in built.results]
-            write_manifest(
-                out / MANIFEST_CSV,
-                manifest_rows(built.tasks, records, cfg, built.labels, built.targets),
-            )
-            rejected = sorted(
-                [_reason(inputs, p) for p in unusable + built.failed]
-                + rejected_rows(built.sources, cfg),
-                key=lambda row: natural_key(row[0]),
-            )
-            if rejected:
-                write_rejected(out / REJECTED_CSV, rejected)
-            info = describe(
-                cfg,
-                built.labels,
-                built.targets,
-                _sum_counts(built.results),
-                merge_all(r.stats for r in built.results),
-                built.sources,
-                rejected,
-                records,
-                journal.command,
-                inputs.root,
-            )
-            write_json(out / DATASET_JSON, info)
             journal.remove()
-    except KeyboardInterrupt:
-        if not replacing:
-            remove_temp_files(out)  # the workers are stopped by now
-        raise _interrupted(out, replacing) from None
+    except BaseException as exc:
+        if started and not replacing:
+            remove_temp_files(out)  # what stopped workers left; the workers are gone by now
+        if isinstance(exc, KeyboardInterrupt):
+            raise _interrupted(out, replacing) from None
+        raise
     return out
+
+
+def _write_description(
+    out: Path,
+    config: Config,
+    inputs: Inputs,
+    unusable: list[Problem],
+    built: Built,
+    command: Sequence[str] | None,
+) -> None:
+    """manifest.csv, rejected.csv (when an input gave no example), then dataset.json."""
+    records = [r.record for r in built.results]
+    rows = manifest_rows(built.tasks, records, config, built.labels, built.targets)
+    write_manifest(out / MANIFEST_CSV, rows)
+    rejected = sorted(
+        [rejected_reason(inputs, p) for p in unusable + built.failed]
+        + rejected_rows(built.sources, config),
+        key=lambda row: natural_key(row[0]),
+    )
+    if rejected:
+        write_rejected(out / REJECTED_CSV, rejected)
+    info = describe(
+        config,
+        built.labels,
+        built.targets,
+        _sum_counts(built.results),
+        merge_all(r.stats for r in built.results),
+        built.sources,
+        rejected,
+        records,
+        command,
+        inputs.root,
+    )
+    write_json(out / DATASET_JSON, info)
 
 
 def _sum_counts(results: Sequence[ShardResult]) -> dict[str, Any]:

@@ -41,17 +41,29 @@ def finished_shards(out: Path) -> int:
     return max(len(journal.read_text().splitlines()) - 1, 0) if journal.exists() else 0
 
 
-def start_and_stop(cmd: list[str], out: Path, stop: signal.Signals) -> subprocess.Popen[str]:
-    """Run the build in its own process group and send ``stop`` once two shards are
-    finished: SIGKILL to the build alone (its workers are orphaned), SIGINT to the
-    whole group, as Ctrl-C in a terminal does."""
+def worker_pids(pid: int) -> list[int]:
+    """The joblib worker processes among the children of ``pid``."""
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return [c for c in children if b"LokyProcess" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def start_and_stop(cmd: list[str], out: Path, stop: signal.Signals | str) -> subprocess.Popen[str]:
+    """Run the build in its own process group and, once two shards are finished,
+    send ``stop``: SIGKILL to the build alone (its workers are orphaned), SIGINT to
+    the whole group, as Ctrl-C in a terminal does; "worker" SIGKILLs one worker."""
     process = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while finished_shards(out) < 2:
         assert process.poll() is None, f"the build ended early: {process.stderr.read()}"
         assert time.monotonic() < deadline
         time.sleep(0.002)
-    if stop == signal.SIGKILL:
+    if stop == "worker":
+        os.kill(worker_pids(process.pid)[0], signal.SIGKILL)
+    elif stop == signal.SIGKILL:
         os.kill(process.pid, stop)
     else:
         os.killpg(process.pid, stop)
@@ -122,6 +134,24 @@ def test_ctrl_c_stops_the_workers_cleans_up_and_says_how_to_resume(tmp_path, fmt
     resumed = subprocess.run(command(audio, out, fmt, "--resume"), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_dataset(out, build(audio, tmp_path / "clean", overrides=ONE_PER_FILE, format=fmt))
+
+
+def test_a_worker_that_dies_stops_the_build_with_one_line_and_resume_finishes(tmp_path):
+    audio = corpus_of(tmp_path / "audio")
+    out = tmp_path / "ds"
+    stopped = start_and_stop(command(audio, out, "hdf5"), out, "worker")
+    assert stopped.returncode == 1
+    assert stopped.stderr.read().splitlines() == [
+        "error: a worker process died: killed, or out of memory (exit codes {SIGKILL(-9)})",
+        "(finished shards are kept: run the same command with --resume)",
+    ]
+    assert_incomplete(out)
+    resumed = subprocess.run(
+        command(audio, out, "hdf5", "--resume"), capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    clean = build(audio, tmp_path / "clean", overrides=ONE_PER_FILE)
+    assert_same_dataset(out, clean)
 
 
 @pytest.fixture

@@ -1,0 +1,57 @@
+"""The header pass: every input's length and window count from its header alone,
+and every input that cannot be used, with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from .audio import check_channels, output_length, probe
+from .config import Config
+from .errors import InputError
+from .segments import count_windows
+from .sources import Inputs, shown_name
+from .tasks import Source
+
+Problem = tuple[str, str]  # (input name, message naming the file)
+
+
+def read_sources(
+    inputs: Inputs, config: Config, progress: bool = False
+) -> tuple[list[Source], list[Problem]]:
+    """The header pass: every usable file's length and window count, no decoding;
+    and every file that cannot be used, with the reason."""
+    sources: list[Source] = []
+    problems: list[Problem] = []
+    rate = config.audio.sample_rate
+    names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
+    for name in names:
+        path = inputs.path(name)
+        if shown_name(name) != name:
+            # manifest.csv and dataset.json are UTF-8: such a name cannot be recorded
+            problems.append((name, f"{shown_name(str(path))}: file name is not UTF-8 (rename it)"))
+            continue
+        try:
+            info = probe(path)
+            check_channels(path, info, config.audio)
+        except InputError as exc:
+            problems.append((name, str(exc)))
+            continue
+        samples = output_length(info, rate)
+        windows = count_windows(
+            samples, config.window_samples, config.hop_samples, config.segment.pad
+        )
+        sources.append(Source(name, path, info, samples, windows))
+    return sources, problems
+
+
+def problem_lines(problems: Sequence[Problem]) -> str:
+    return "\n".join(message for _, message in problems)
+
+
+def rejected_reason(inputs: Inputs, problem: Problem) -> tuple[str, str]:
+    """A rejected.csv row: the name, and the message without the path it starts with."""
+    name, message = problem
+    prefix = f"{shown_name(str(inputs.path(name)))}: "
+    return shown_name(name), message.removeprefix(prefix)
