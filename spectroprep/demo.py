@@ -17,6 +17,7 @@ import soundfile as sf
 from .pipeline import build
 from .reader import open_dataset
 from .summary import format_summary, summarize
+from .verify import verify
 
 # (class folder, file name, seconds, sample rate, channels, format)
 _CLIPS = [
@@ -152,6 +153,13 @@ def main(workdir: str = "demo-work") -> None:
             print(format_summary(summarize(ds)))
             names = [ds.classes[i] for i in y] if y is not None else []
             print(f"  built in  {seconds:.1f} s; read a batch: X {x.shape}, y {names}", flush=True)
+        report = verify(out)
+        status = (
+            f"ok: {report.examples} examples in {report.files} files" if report.ok else "FAILED"
+        )
+        print(f"$ spectroprep verify {out}\n  {status}", flush=True)
+        if not report.ok:
+            raise SystemExit("\n".join(p.line() for p in report.problems))
     _event_demo(work)
 
 

@@ -46,7 +46,7 @@ ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
 @dataclasses.dataclass
 class _Build:
-    """One build's settings and the state that changes as inputs drop out."""
+    """One build: binds labels to the sources and runs the shard passes."""
 
     audio: Path  # what the user gave: a folder, a listing or one file
     config: Config

@@ -88,7 +88,8 @@ def write(
     # numpy's float16 conversion is ~4x faster than HDF5's (PERFORMANCE.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n = len(data)
-    image = _image()
+    # the data plus room for the other arrays and the metadata
+    image = _image(data.nbytes + sum(a.nbytes for a in targets.values()) + (1 << 20))
     with h5py.File(image, "w") as h5:
         # track_times=False keeps the bytes identical from run to run
         for name, array in (("features", data), ("frame_targets", targets.get("frame_targets"))):
@@ -120,10 +121,13 @@ class _FileImage(io.RawIOBase):
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self.reset()
-
-    def reset(self) -> None:
         self._pos = self._end = 0
+
+    def reset(self, expected: int) -> None:
+        """Empty the image, with room for ``expected`` bytes (one allocation, no copies)."""
+        self._pos = self._end = 0
+        if expected > len(self._buf):
+            self._buf = bytearray(expected)
 
     def readable(self) -> bool:
         return True
@@ -144,19 +148,22 @@ class _FileImage(io.RawIOBase):
 
     def _fill_to(self, stop: int) -> None:
         if stop > len(self._buf):
-            self._buf.extend(bytes(stop - len(self._buf) + len(self._buf) // 2))
+            grown = bytearray(stop + len(self._buf) // 2)
+            grown[: self._end] = memoryview(self._buf)[: self._end]
+            self._buf = grown
         if stop > self._end:
             self._buf[self._end : stop] = bytes(stop - self._end)
             self._end = stop
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        stop = self._pos + len(view)
-        self._fill_to(self._pos)
-        if stop > len(self._buf):
+        pos, stop = self._pos, self._pos + len(view)
+        if pos > self._end or stop > len(self._buf):
+            self._fill_to(pos)
             self._fill_to(stop)
-        self._buf[self._pos : stop] = view
-        self._pos, self._end = stop, max(self._end, stop)
+        self._buf[pos:stop] = view
+        self._pos = stop
+        self._end = max(self._end, stop)
         return len(view)
 
     def readinto(self, out: Any) -> int:
@@ -180,12 +187,12 @@ class _FileImage(io.RawIOBase):
 _local = threading.local()
 
 
-def _image() -> _FileImage:
-    """This thread's file image, emptied: its buffer is kept between shards, so
-    later shards cost no page faults."""
+def _image(expected: int) -> _FileImage:
+    """This thread's file image, emptied, with room for ``expected`` bytes: its buffer
+    is kept between shards, so later shards cost no page faults."""
     if not hasattr(_local, "image"):
         _local.image = _FileImage()
-    _local.image.reset()
+    _local.image.reset(expected)
     return _local.image
 
 
