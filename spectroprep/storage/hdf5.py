@@ -4,10 +4,9 @@ Feature parameters are stored as attributes of the file, so a shard describes
 itself to h5ls/h5dump users. /features carries a fletcher32 checksum per chunk,
 so HDF5 itself reports a corrupted chunk when it is read.
 
-A shard is assembled in memory and written with one plain write: HDF5 crashes
-the process when a write fails (a full disk) and the file is then closed
-(h5py issue 914), while Python's own write raises a clean OSError. One large
-write is also faster than HDF5's write per chunk.
+Shards are written through a file object that keeps a failed write (a full
+disk) from HDF5, which would crash the process on closing the file (h5py
+issue 914), and raises it once HDF5 is done.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -88,9 +86,8 @@ def write(
     # numpy's float16 conversion is ~4x faster than HDF5's (PERFORMANCE.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n = len(data)
-    # the data plus room for the other arrays and the metadata
-    image = _image(data.nbytes + sum(a.nbytes for a in targets.values()) + (1 << 20))
-    with h5py.File(image, "w") as h5:
+    file = _GuardedFile(path)
+    with file, h5py.File(file, "w") as h5:
         # track_times=False keeps the bytes identical from run to run
         for name, array in (("features", data), ("frame_targets", targets.get("frame_targets"))):
             if array is None:
@@ -109,25 +106,20 @@ def write(
         h5.create_dataset("example_id", data=ids, track_times=False)
         for key, value in attrs.items():
             h5.attrs[key] = value
-    image.save(path)
 
 
-class _FileImage(io.RawIOBase):
-    """A growable in-memory file for h5py to write into, reused between shards.
+class _GuardedFile(io.RawIOBase):
+    """A file for h5py to write through that never lets a failed write reach HDF5.
 
-    Bytes HDF5 skips over read as zeros, so a reused buffer never leaks an
-    earlier shard's bytes into the next one.
+    HDF5 crashes the process when a write fails and the file is then closed
+    (h5py issue 914). This file keeps the first OSError and drops later writes,
+    so HDF5 finishes normally; ``close`` then raises the error.
     """
 
-    def __init__(self) -> None:
-        self._buf = bytearray()
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
         self._pos = self._end = 0
-
-    def reset(self, expected: int) -> None:
-        """Empty the image, with room for ``expected`` bytes (one allocation, no copies)."""
-        self._pos = self._end = 0
-        if expected > len(self._buf):
-            self._buf = bytearray(expected)
+        self._error: OSError | None = None
 
     def readable(self) -> bool:
         return True
@@ -146,54 +138,43 @@ class _FileImage(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def _fill_to(self, stop: int) -> None:
-        if stop > len(self._buf):
-            grown = bytearray(stop + len(self._buf) // 2)
-            grown[: self._end] = memoryview(self._buf)[: self._end]
-            self._buf = grown
-        if stop > self._end:
-            self._buf[self._end : stop] = bytes(stop - self._end)
-            self._end = stop
-
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        pos, stop = self._pos, self._pos + len(view)
-        if pos > self._end or stop > len(self._buf):
-            self._fill_to(pos)
-            self._fill_to(stop)
-        self._buf[pos:stop] = view
-        self._pos = stop
-        self._end = max(self._end, stop)
+        if self._error is None:
+            try:
+                done = 0
+                while done < len(view):
+                    done += os.pwrite(self._fd, view[done:], self._pos + done)
+            except OSError as exc:
+                self._error = exc
+        self._pos += len(view)
+        self._end = max(self._end, self._pos)
         return len(view)
 
     def readinto(self, out: Any) -> int:
         view = memoryview(out).cast("B")
         n = max(0, min(len(view), self._end - self._pos))
-        view[:n] = self._buf[self._pos : self._pos + n]
+        got = os.preadv(self._fd, [view[:n]], self._pos) if n and self._error is None else 0
+        view[got:n] = bytes(n - got)  # what a failed write never put there
         self._pos += n
         return n
 
     def truncate(self, size: int | None = None) -> int:
         size = self._pos if size is None else size
-        self._fill_to(size)
+        if self._error is None:
+            try:
+                os.ftruncate(self._fd, size)
+            except OSError as exc:
+                self._error = exc
         self._end = size
         return size
 
-    def save(self, path: Path) -> None:
-        with path.open("wb") as f:
-            f.write(memoryview(self._buf)[: self._end])
-
-
-_local = threading.local()
-
-
-def _image(expected: int) -> _FileImage:
-    """This thread's file image, emptied, with room for ``expected`` bytes: its buffer
-    is kept between shards, so later shards cost no page faults."""
-    if not hasattr(_local, "image"):
-        _local.image = _FileImage()
-    _local.image.reset(expected)
-    return _local.image
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+            super().close()
+        if self._error is not None:
+            raise self._error
 
 
 class Reader:
