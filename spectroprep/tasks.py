@@ -91,7 +91,6 @@ class ShardFailure:
     """Sources of a shard that could not be decoded (truncated, NaN samples...): nothing
     was written. ``problems``: (source name, message naming the file) pairs."""
 
-    index: int
     problems: tuple[tuple[str, str], ...]
 
 
@@ -124,7 +123,7 @@ def run_task(
                 problems.append((source.name, str(exc)))
             row += region.count
     if problems:
-        return ShardFailure(task.index, tuple(problems))
+        return ShardFailure(tuple(problems))
     features = features.astype(config.storage.dtype, copy=False)
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(task.index)

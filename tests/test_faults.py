@@ -108,6 +108,12 @@ def test_wide_files_are_mixed_down_by_default(tmp_path):
     x, ds = sf.read(clip, dtype="float32")[0], build(clip, tmp_path / "ds")
     assert len(ds_examples := spectroprep.open_dataset(ds)) == 1
     assert np.isfinite(ds_examples[0][0]).all() and x.shape == (16000, 6)
+    # the same features as the channel mean written as a mono file
+    mono = tmp_path / "mono" / "mean.wav"
+    mono.parent.mkdir()
+    sf.write(mono, x.mean(axis=1, dtype=np.float32), 16000, subtype="FLOAT")
+    mixed = spectroprep.open_dataset(build(mono, tmp_path / "mono-ds"))
+    np.testing.assert_allclose(ds_examples[0][0], mixed[0][0], rtol=1e-5, atol=1e-5)
 
 
 def test_nan_and_inf_samples_are_refused_with_their_time(tmp_path):
