@@ -102,6 +102,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="One label per window from <name>-lbl.npy beside each <name>.<ext>.",
 )
 @click.option(
+    "--metadata",
+    type=click.Path(path_type=Path),
+    help="CSV with a path column plus any others (speaker, fold...) for manifest.csv.",
+)
+@click.option(
     "--classes",
     type=click.Path(path_type=Path),
     help="Class vocabulary, one name a line: fixes the class order and ids.",
@@ -153,6 +158,7 @@ def build_command(
     labels_from_folders: bool,
     events: Path | None,
     labels_per_window: bool,
+    metadata: Path | None,
     classes: Path | None,
     multi_label: bool,
     strict: bool,
@@ -175,6 +181,7 @@ def build_command(
         labels_from_folders=labels_from_folders,
         events=events,
         labels_per_window=labels_per_window,
+        metadata=metadata,
         classes=classes,
         multi_label=multi_label,
         strict=strict,

@@ -14,21 +14,23 @@ from . import __version__
 from .config import Config
 from .features import feature_shape
 from .labels import LabelSet
-from .layout import FORMAT_NAME, FORMAT_VERSION, FileRecord, ManifestRow
+from .layout import FORMAT_NAME, FORMAT_VERSION, FileRecord
+from .manifest import ManifestRow, describe_columns
+from .metadata import Metadata
 from .stats import BinStats
 from .storage import get_format
 from .targets import Targets
 from .tasks import ShardTask, Source
 
 
-def shard_attrs(config: Config, labels: LabelSet) -> dict[str, Any]:
+def shard_attrs(config: Config, kind: str, classes: Sequence[str]) -> dict[str, Any]:
     """Attributes that make each HDF5 shard self-describing."""
     attrs: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "tool": f"spectroprep {__version__}",
-        "label_kind": labels.kind,
-        "classes": json.dumps(list(labels.classes)),
+        "label_kind": kind,
+        "classes": json.dumps(list(classes)),
     }
     for section, values in config.to_dict().items():
         for key, value in values.items():
@@ -42,6 +44,7 @@ def manifest_rows(
     config: Config,
     labels: LabelSet,
     targets: Targets,
+    metadata: Metadata,
 ) -> Iterator[ManifestRow]:
     """One row per example in id order (the natural order of their paths), streamed."""
     fmt = get_format(config.storage.format)
@@ -51,6 +54,7 @@ def manifest_rows(
         for source, region in task.parts:
             values = targets.labels(source.labels, region.first, region.count)
             names = [""] * region.count if values is None else [labels.names(v) for v in values]
+            extra = metadata.of(source.name)
             for w, name in enumerate(names, start=region.first):
                 example_id = task.first_example + row + 1
                 start = w * hop
@@ -62,6 +66,7 @@ def manifest_rows(
                     source.name,
                     start / rate,
                     min(window, source.samples - start) / rate,
+                    extra,
                 )
                 row += 1
 
@@ -97,12 +102,13 @@ def describe(
     records: Sequence[FileRecord],
     command: Sequence[str] | None,
     audio_root: Path,
+    metadata: Metadata,
 ) -> dict[str, Any]:
     """The content of dataset.json; ``counts``: per-class label counts (Targets.count);
     ``stats``: the features' statistics per frequency bin; ``sources``: the inputs
     built from; ``rejected``: (name, reason) of every input that gave no example;
     ``audio_root``: the folder the sources' names are relative to (``verify
-    --recompute`` finds them there)."""
+    --recompute`` finds them there); ``metadata``: the manifest's extra columns."""
     per_class = {
         name: dict(zip(labels.classes, np.asarray(values).tolist(), strict=True))
         for name, values in counts.items()
@@ -128,6 +134,7 @@ def describe(
         },
         "statistics": stats.to_dict(),
         "files": [r.to_dict() for r in records],
+        "manifest": describe_columns(metadata.columns),
         "provenance": {
             "tool": f"spectroprep {__version__}",
             "command": list(command) if command is not None else None,

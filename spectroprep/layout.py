@@ -10,7 +10,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +23,6 @@ FORMAT_NAME = "spectroprep"
 FORMAT_VERSION = 1
 DATASET_JSON = "dataset.json"
 MANIFEST_CSV = "manifest.csv"
-MANIFEST_COLUMNS = ("id", "path", "index", "label", "source", "start", "duration")
 REJECTED_CSV = "rejected.csv"
 REJECTED_COLUMNS = ("path", "reason")
 JOURNAL = ".build-journal.jsonl"  # an unfinished build's record, for --resume
@@ -41,19 +40,6 @@ class FileRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestRow:
-    """One example: where its features are and where they came from."""
-
-    id: int  # 1-based example id; example i of the dataset has id i + 1
-    path: str  # shard file or per-example .npy, relative to the dataset folder
-    index: int  # row in the shard, or position in the npy block
-    label: str  # class name(s), ";"-joined; empty when unlabelled
-    source: str  # source audio, relative to the audio root
-    start: float  # seconds into the source
-    duration: float  # seconds of real audio in the window (less when zero-padded)
 
 
 def temp_path(final: Path) -> Path:
@@ -136,48 +122,17 @@ def read_dataset_json(root: Path) -> dict[str, Any]:
     return info
 
 
-def _write_csv(path: Path, columns: tuple[str, ...], rows: Iterable[Iterable[object]]) -> None:
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Iterable[object]]) -> None:
+    """Write a UTF-8 CSV table atomically: the header, then ``rows``."""
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
 
 
-def write_manifest(path: Path, rows: Iterable[ManifestRow]) -> None:
-    """Write manifest.csv atomically, rows as given (callers pass natural order)."""
-    _write_csv(
-        path,
-        MANIFEST_COLUMNS,
-        (
-            (r.id, r.path, r.index, r.label, r.source, f"{r.start:.6f}", f"{r.duration:.6f}")
-            for r in rows
-        ),
-    )
-
-
 def write_rejected(path: Path, rows: Iterable[tuple[str, str]]) -> None:
     """Write rejected.csv: inputs that gave no examples, with the reason."""
-    _write_csv(path, REJECTED_COLUMNS, rows)
-
-
-def read_manifest(path: Path) -> list[ManifestRow]:
-    """Rows of a manifest.csv."""
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != MANIFEST_COLUMNS:
-            raise DatasetError(f"{path}: columns {reader.fieldnames} are not {MANIFEST_COLUMNS}")
-        return [
-            ManifestRow(
-                int(r["id"]),
-                r["path"],
-                int(r["index"]),
-                r["label"],
-                r["source"],
-                float(r["start"]),
-                float(r["duration"]),
-            )
-            for r in reader
-        ]
+    write_csv(path, REJECTED_COLUMNS, rows)
 
 
 def _feed(h: Any, path: Path) -> None:

@@ -30,9 +30,10 @@ from .layout import (
     read_dataset_json,
     remove_temp_files,
     write_json,
-    write_manifest,
     write_rejected,
 )
+from .manifest import write_manifest
+from .metadata import Metadata, read_metadata
 from .naming import natural_key
 from .output import output_folder
 from .runner import make_tasks, run_tasks
@@ -82,7 +83,7 @@ class _Build:
         while True:
             tasks = make_tasks(sources, per_file)
             targets = Targets.from_config(label_set, self.config)
-            attrs = shard_attrs(self.config, label_set)
+            attrs = shard_attrs(self.config, label_set.kind, label_set.classes)
             results, failure = run_tasks(
                 tasks, self.out, self.config, targets, attrs, self.jobs, self.progress, journal
             )
@@ -147,6 +148,7 @@ def build(
     labels_from_folders: bool = False,
     events: str | Path | None = None,
     labels_per_window: bool = False,
+    metadata: str | Path | None = None,
     classes: str | Path | None = None,
     multi_label: bool = False,
     strict: bool = False,
@@ -165,7 +167,8 @@ def build(
     Labels come from one of ``labels`` (CSV path,label; ";" between several
     classes), ``labels_from_folders``, ``events`` (DCASE strong labels) or
     ``labels_per_window`` (``<name>-lbl.npy`` beside each file), in the order
-    of ``classes`` (one name a line) when given. Clip labels are multi-hot
+    of ``classes`` (one name a line) when given. ``metadata`` is a CSV of path and
+    any other columns (speaker, fold...) that the manifest carries. Clip labels are multi-hot
     when ``multi_label`` or when a file has several classes. Events past the
     end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
@@ -197,6 +200,7 @@ def build(
         classes=classes,
         multi_label=multi_label,
     )
+    meta = read_metadata(metadata, inputs)
     sources, unusable = read_sources(inputs, cfg, progress)
     if unusable and on_error == "fail":
         raise InputError(
@@ -221,7 +225,7 @@ def build(
             started = True
             try:
                 built = run.run(sources, label_set, journal, replacing)
-                _write_description(out, cfg, inputs, unusable, built, journal.command)
+                _write_description(out, cfg, inputs, meta, unusable, built, journal.command)
             except (OutputError, WorkerDied) as exc:
                 if replacing:
                     raise
@@ -243,14 +247,15 @@ def _write_description(
     out: Path,
     config: Config,
     inputs: Inputs,
+    metadata: Metadata,
     unusable: list[Problem],
     built: Built,
     command: Sequence[str] | None,
 ) -> None:
     """manifest.csv, rejected.csv (when an input gave no example), then dataset.json."""
     records = [r.record for r in built.results]
-    rows = manifest_rows(built.tasks, records, config, built.labels, built.targets)
-    write_manifest(out / MANIFEST_CSV, rows)
+    rows = manifest_rows(built.tasks, records, config, built.labels, built.targets, metadata)
+    write_manifest(out / MANIFEST_CSV, rows, metadata.columns)
     rejected = sorted(
         [rejected_reason(inputs, p) for p in unusable + built.failed]
         + rejected_rows(built.sources, config),
@@ -269,6 +274,7 @@ def _write_description(
         records,
         command,
         inputs.root,
+        metadata,
     )
     write_json(out / DATASET_JSON, info)
 

@@ -18,7 +18,7 @@ from conftest import (
 
 import spectroprep
 from spectroprep.errors import InputError, OutputError
-from spectroprep.layout import read_manifest
+from spectroprep.manifest import read_manifest
 
 NATURAL_ORDER = [
     "cat/clip1.flac",

@@ -13,7 +13,7 @@ from conftest import CORPUS_WINDOWS, build, write_audio
 import spectroprep
 from spectroprep.cli import cli
 from spectroprep.errors import InputError, LabelWarning
-from spectroprep.layout import read_manifest
+from spectroprep.manifest import read_manifest
 
 WINDOWS = CORPUS_WINDOWS
 EVENTS_HEADER = "filename\tonset\toffset\tevent_label"

@@ -23,7 +23,7 @@ from conftest import build, write_audio
 import spectroprep
 from spectroprep.cli import cli
 from spectroprep.errors import DatasetError
-from spectroprep.layout import read_manifest
+from spectroprep.manifest import read_manifest
 
 RATE = 16000
 

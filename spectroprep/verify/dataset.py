@@ -14,6 +14,7 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError, DatasetError
 from ..layout import DATASET_JSON, FileRecord, read_dataset_json
+from ..manifest import MANIFEST_COLUMNS
 from ..storage import Format, get_format
 from .report import Log
 
@@ -105,6 +106,8 @@ def load_dataset(root: Path, log: Log) -> Dataset | None:
         malformed.append("features.shape")
     if kind not in LABEL_KINDS or not all(isinstance(c, str) for c in classes):
         malformed.append("labels")
+    if not _manifest_columns_ok(info.get("manifest", {}).get("columns", MANIFEST_COLUMNS)):
+        malformed.append("manifest.columns")
     if malformed:
         log.add(DATASET_JSON, None, f"malformed: {', '.join(malformed)}")
         return None
@@ -117,6 +120,16 @@ def load_dataset(root: Path, log: Log) -> Dataset | None:
         if counts.get(key) != value:
             log.add(DATASET_JSON, None, f"counts.{key} is {counts.get(key)!r}, files lists {value}")
     return ds
+
+
+def _manifest_columns_ok(columns: object) -> bool:
+    """The fixed manifest columns, then distinct metadata columns."""
+    return (
+        isinstance(columns, list | tuple)
+        and all(isinstance(c, str) for c in columns)
+        and tuple(columns[: len(MANIFEST_COLUMNS)]) == MANIFEST_COLUMNS
+        and len(set(columns)) == len(columns)
+    )
 
 
 def _whole(value: object, least: int) -> bool:

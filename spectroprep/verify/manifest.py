@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DatasetError
-from ..layout import MANIFEST_COLUMNS, MANIFEST_CSV, check_inside
+from ..layout import MANIFEST_CSV, check_inside
+from ..manifest import MANIFEST_COLUMNS, extra_columns
 from ..naming import natural_key
 from ..storage import Reader
 from .dataset import Dataset
@@ -67,6 +68,7 @@ class _ManifestCheck:
         self.files = {record.path: i for i, record in enumerate(ds.files)}
         self.per_file: Counter[int] = Counter()
         self.classes = set(ds.classes)
+        self.columns = (*MANIFEST_COLUMNS, *extra_columns(ds.info))
         self.picked: dict[int, tuple[str, float]] = {}  # recompute: id -> (source, start)
 
     def add(self, where: str, example: int | None, message: str, kind: str) -> None:
@@ -75,12 +77,12 @@ class _ManifestCheck:
     def row(self, line: int, fields: list[str]) -> None:
         self.rows += 1
         where = f"{MANIFEST_CSV}:{line}"
-        if len(fields) != len(MANIFEST_COLUMNS):
-            self.add(
-                where, None, f"{len(fields)} fields, expected {len(MANIFEST_COLUMNS)}", "fields"
-            )
+        if len(fields) != len(self.columns):
+            self.add(where, None, f"{len(fields)} fields, expected {len(self.columns)}", "fields")
             return
-        text_id, path, text_index, label, source, text_start, text_duration = fields
+        text_id, path, text_index, label, source, text_start, text_duration = fields[
+            : len(MANIFEST_COLUMNS)
+        ]
         try:
             example, index = int(text_id), int(text_index)
             start, duration = float(text_start), float(text_duration)
@@ -207,11 +209,12 @@ def check_manifest(
         with path.open(newline="", encoding="utf-8") as f:
             rows = csv.reader(f)
             header = next(rows, [])
-            if tuple(header) != MANIFEST_COLUMNS:
+            if tuple(header) != check.columns:
                 log.add(
                     f"{MANIFEST_CSV}:1",
                     None,
-                    f"columns {','.join(header)}, expected {','.join(MANIFEST_COLUMNS)}",
+                    f"columns {','.join(header)}, expected {','.join(check.columns)} "
+                    "(dataset.json's manifest.columns)",
                 )
                 return {}
             for fields in rows:
