@@ -30,11 +30,12 @@ _TOP_LEVEL_FILES = {DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, JOURNAL}
 
 
 def _written_by_us(rel: str) -> bool:
-    """True for a path (relative, posix) that a build writes, or one of its temp names."""
-    return (
-        rel in _TOP_LEVEL_FILES
-        or TEMP_MARK in rel
-        or any(fmt.OWNED.fullmatch(rel) for fmt in FORMATS.values())
+    """True for a path (relative, posix) that a build writes, or one of its temp names,
+    also inside a split's folder (``shard --split`` writes NAME/dataset.json...)."""
+    split_rel = rel.partition("/")[2]
+    return TEMP_MARK in rel or any(
+        path in _TOP_LEVEL_FILES or any(fmt.OWNED.fullmatch(path) for fmt in FORMATS.values())
+        for path in (rel, split_rel)
     )
 
 

@@ -7,6 +7,7 @@ pickles without handles, so it can be handed to multi-process data loaders.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,20 @@ from .storage import get_format
 
 TARGETS = ("labels", "frames")
 NORMALIZE = ("bins", "global")  # or True (bins) / False
+
+
+def file_runs(
+    starts: np.ndarray, positions: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For each data file holding some of ``positions`` (0-based example positions;
+    ``starts``: each file's first position, then the total): the file, where its
+    examples are in ``positions``, and their rows in the file, ascending."""
+    files = np.searchsorted(starts, positions, side="right") - 1
+    rows = positions - starts[files]
+    order = np.lexsort((rows, files))
+    bounds = np.flatnonzero(np.diff(files[order])) + 1
+    for group in np.split(order, bounds) if len(order) else []:
+        yield int(files[group[0]]), group, rows[group]
 
 
 class Dataset:
@@ -136,19 +151,14 @@ class Dataset:
         back in the requested order.
         """
         idx = self._positions(indices)
-        files = np.searchsorted(self._starts, idx, side="right") - 1
-        rows = idx - self._starts[files]
-        order = np.lexsort((rows, files))
         out = np.empty((len(idx), *self.shape), dtype=self.info["features"]["dtype"])
         frames = None
         if self.targets == "frames":
             frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
-        bounds = np.flatnonzero(np.diff(files[order])) + 1
-        for group in np.split(order, bounds) if len(order) else []:
-            file = int(files[group[0]])
-            out[group] = self._reader.read(file, rows[group])
+        for file, where, rows in file_runs(self._starts, idx):
+            out[where] = self._reader.read(file, rows)
             if frames is not None:
-                frames[group] = self._reader.read(file, rows[group], "frame_targets")
+                frames[where] = self._reader.read(file, rows, "frame_targets")
         out = self._normalized(out)
         if frames is not None:
             return out, frames

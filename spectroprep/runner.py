@@ -1,4 +1,4 @@
-"""Running shard tasks on worker processes (the only user of joblib), with a
+"""Running tasks on worker processes (the only user of joblib); for a build, with a
 journal of the finished ones: a shard the journal holds with an unchanged plan
 and checksum is reused, not built again."""
 
@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,30 @@ from .plan import plan_shards
 from .storage import Format, get_format
 from .targets import Targets
 from .tasks import ShardFailure, ShardResult, ShardTask, Source, run_task
+
+
+@contextmanager
+def worker_results(calls: Iterable[Any], jobs: int) -> Iterator[Iterator[Any]]:
+    """The results of joblib ``delayed`` calls, in the order they finish, computed on
+    ``jobs`` worker processes. A worker that dies raises WorkerDied; leaving the
+    block early stops the workers."""
+    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
+
+    def results() -> Iterator[Any]:
+        try:
+            yield from finished
+        except BrokenProcessPool as exc:
+            codes = re.search(r"exit codes of the workers are (\S+)", str(exc))
+            how = f" (exit codes {codes.group(1)})" if codes else ""
+            raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
+
+    with warnings.catch_warnings():
+        # stopping early is the point here, not a mistake joblib should warn about
+        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
+        try:
+            yield results()
+        finally:
+            finished.close()  # on an early exit joblib stops the workers
 
 
 def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
@@ -68,29 +93,18 @@ def run_tasks(
             done[file] = reused
     _remove_unplanned(out, fmt, set(done))
     todo = [t for t in tasks if fmt.file_name(t.index) not in done]
-    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(run_task)(task, out, config, targets, attrs) for task in todo
-    )
+    calls = (delayed(run_task)(task, out, config, targets, attrs) for task in todo)
     total = sum(t.n_examples for t in tasks)
     initial = sum(r.record.examples for r in done.values())
     with (
+        worker_results(calls, jobs) as finished,
         tqdm(total=total, initial=initial, desc="build", unit="ex", disable=not progress) as bar,
-        warnings.catch_warnings(),
     ):
-        # stopping early is the point here, not a mistake joblib should warn about
-        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
-        try:
-            for result in finished:
-                if isinstance(result, ShardFailure):
-                    return [], result
-                journal.add(keys[result.record.path], result)
-                done[result.record.path] = result
-                bar.update(result.record.examples)
-        except BrokenProcessPool as exc:
-            codes = re.search(r"exit codes of the workers are (\S+)", str(exc))
-            how = f" (exit codes {codes.group(1)})" if codes else ""
-            raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
-        finally:
-            finished.close()  # on an early exit joblib stops the workers
+        for result in finished:
+            if isinstance(result, ShardFailure):
+                return [], result
+            journal.add(keys[result.record.path], result)
+            done[result.record.path] = result
+            bar.update(result.record.examples)
     # file names follow shard order
     return [done[file] for file in sorted(done, key=natural_key)], None

@@ -104,17 +104,8 @@ class Targets:
         return out
 
     def count(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Examples per class ("per_class") and, for events, active frames per class
-        ("active_frames") in the label arrays of some examples."""
-        counts = {}
-        labels = arrays.get("labels")
-        if labels is not None and labels.ndim == 1:
-            counts["per_class"] = np.bincount(labels, minlength=self.n_classes)
-        elif labels is not None:
-            counts["per_class"] = labels.sum(axis=0, dtype=np.int64)
-        if "frame_targets" in arrays:
-            counts["active_frames"] = arrays["frame_targets"].sum(axis=(0, 1), dtype=np.int64)
-        return counts
+        """Label counts of some examples (see ``count_labels``)."""
+        return count_labels(arrays, self.n_classes)
 
     def params(self, config: Config) -> dict[str, Any]:
         """The conversion parameters dataset.json records."""
@@ -129,3 +120,17 @@ class Targets:
                 "step": config.spectrogram.hop_length / rate,
             },
         }
+
+
+def count_labels(arrays: Mapping[str, np.ndarray], n_classes: int) -> dict[str, np.ndarray]:
+    """Examples per class ("per_class") and, for events, active frames per class
+    ("active_frames") in the label arrays of some examples."""
+    counts = {}
+    labels = arrays.get("labels")
+    if labels is not None and labels.ndim == 1:
+        counts["per_class"] = np.bincount(labels, minlength=n_classes)
+    elif labels is not None:
+        counts["per_class"] = labels.sum(axis=0, dtype=np.int64)
+    if "frame_targets" in arrays:
+        counts["active_frames"] = arrays["frame_targets"].sum(axis=(0, 1), dtype=np.int64)
+    return counts

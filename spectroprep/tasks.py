@@ -26,7 +26,7 @@ from .plan import Region
 from .segments import cut_windows, region_span
 from .stats import BinStats
 from .storage import get_format
-from .targets import Targets
+from .targets import Targets, count_labels
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class ShardFailure:
     problems: tuple[tuple[str, str], ...]
 
 
-def _leave_interrupts_to_the_parent() -> None:
+def leave_interrupts_to_the_parent() -> None:
     """Ignore Ctrl-C in a joblib worker process: the parent stops the workers and
     cleans up, while a worker taking it too would print a traceback of its own."""
     if multiprocessing.current_process().name.startswith("LokyProcess"):
@@ -110,7 +110,7 @@ def run_task(
     DFT) sums in another order, so features would change in the last bit with
     the number of worker processes.
     """
-    _leave_interrupts_to_the_parent()
+    leave_interrupts_to_the_parent()
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     row = 0
@@ -124,13 +124,30 @@ def run_task(
             row += region.count
     if problems:
         return ShardFailure(tuple(problems))
+    arrays = task_targets(task, targets)
+    return write_data_file(
+        root, config, task.index, task.first_example, features, arrays, attrs, targets.n_classes
+    )
+
+
+def write_data_file(
+    root: Path,
+    config: Config,
+    index: int,
+    first_example: int,
+    features: np.ndarray,
+    arrays: Mapping[str, np.ndarray],
+    attrs: Mapping[str, Any],
+    n_classes: int,
+) -> ShardResult:
+    """Write data file ``index`` of the dataset at ``root`` (atomically): ``features``
+    in the stored dtype, the label arrays, ids from ``first_example + 1``."""
     features = features.astype(config.storage.dtype, copy=False)
     fmt = get_format(config.storage.format)
-    rel = fmt.file_name(task.index)
+    rel = fmt.file_name(index)
     final = root / rel
     final.parent.mkdir(parents=True, exist_ok=True)
-    arrays = task_targets(task, targets)
     with atomic_path(final) as tmp:
-        fmt.write(tmp, features, arrays, task.first_example + 1, attrs, config.storage)
-    record = FileRecord(rel, task.n_examples, tree_size(final), sha256_path(final))
-    return ShardResult(record, targets.count(arrays), BinStats.of(features))
+        fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
+    record = FileRecord(rel, len(features), tree_size(final), sha256_path(final))
+    return ShardResult(record, count_labels(arrays, n_classes), BinStats.of(features))

@@ -1,0 +1,288 @@
+"""``spectroprep shard``: re-lay out, convert, shuffle and split a built dataset.
+
+The parent reads the source's dataset.json and manifest (as arrays), plans which
+source examples go into which new data file, and runs one task per new file on
+worker processes: each gathers its examples from the source files, converts them
+and writes the file (``parts``), so memory stays bounded by a few files. The
+parent then writes each new dataset's manifest.csv and, last, its dataset.json,
+whose statistics are recomputed from what was written: the training split's, in
+every split.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joblib import delayed
+from tqdm import tqdm
+
+from ..config import Config
+from ..describe import shard_attrs
+from ..errors import BuildInterrupted, DatasetError, InputError
+from ..layout import (
+    DATASET_JSON,
+    MANIFEST_CSV,
+    REJECTED_CSV,
+    FileRecord,
+    read_dataset_json,
+    remove_path,
+    tree_size,
+    write_json,
+)
+from ..manifest import ORIGIN_ID, write_manifest
+from ..naming import natural_key
+from ..output import output_folder
+from ..runner import worker_results
+from ..stats import merge_all
+from ..storage import get_format
+from ..tasks import ShardResult
+from .describe import describe_derived
+from .options import new_config
+from .parts import PartTask, SourceFiles, write_part
+from .plan import Planned, SplitRequest, plan
+from .split import parse_ratios
+from .table import ManifestTable, read_table
+
+__all__ = ["Sharded", "shard"]
+
+
+@dataclass(frozen=True)
+class Sharded:
+    """What ``shard`` wrote: each new dataset's folder by split name ("" without a
+    split); for a split, the ratios asked (None for a split by column), the shares
+    achieved and the split whose statistics all record (None: each its own)."""
+
+    datasets: dict[str, Path]
+    ratios: dict[str, float] | None
+    shares: dict[str, Any] | None
+    statistics_from: str | None
+
+
+def _source_files(src: Path) -> tuple[dict[str, Any], Config, SourceFiles]:
+    if not src.is_dir():
+        raise InputError(f"{src}: no such dataset folder")
+    info = read_dataset_json(src)
+    config = Config.from_recorded(info["config"], str(src / DATASET_JSON))
+    files = tuple(FileRecord(**f) for f in info["files"])
+    for record in files:
+        path = src / record.path
+        size = tree_size(path) if path.exists() else None
+        if size != record.bytes:
+            found = "missing" if size is None else f"{size} bytes, dataset.json says {record.bytes}"
+            raise DatasetError(f"{path}: {found} (run spectroprep verify)")
+    kind = info["labels"]["kind"]
+    arrays = (
+        *(("labels",) if kind != "none" else ()),
+        *(("frame_targets",) if kind == "events" else ()),
+    )
+    bins, frames = info["features"]["shape"]
+    shape = (int(bins), int(frames))
+    n_classes = len(info["labels"]["classes"])
+    return info, config, SourceFiles(src, files, config.storage, shape, arrays, n_classes)
+
+
+def _check_apart(src: Path, out: Path) -> None:
+    a, b = src.resolve(), out.resolve()
+    if a == b or b.is_relative_to(a) or a.is_relative_to(b):
+        raise InputError(f"{out}: the output must be outside {src}, and {src} outside it")
+
+
+def _request(
+    split: str | None,
+    group_by: str,
+    stratify: bool,
+    split_column: str | None,
+    train_split: str,
+) -> SplitRequest | None:
+    if split is not None and split_column is not None:
+        raise InputError("--split and --split-column exclude each other")
+    if split is None and split_column is None:
+        if stratify or group_by != "source":
+            raise InputError("--stratify and --group-by apply to --split")
+        return None
+    if split is None:
+        if stratify or group_by != "source":
+            raise InputError("--stratify and --group-by apply to --split, not --split-column")
+        return SplitRequest(column=split_column, train=train_split)
+    return SplitRequest(parse_ratios(split), group_by, stratify, train=train_split)
+
+
+def shard(
+    src: str | Path,
+    out: str | Path,
+    *,
+    format: str | None = None,
+    shard_size: int | str | None = None,
+    block_size: int | str | None = None,
+    chunk_size: int | None = None,
+    compression: str | None = None,
+    dtype: str | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    split: str | None = None,
+    group_by: str = "source",
+    stratify: bool = False,
+    split_column: str | None = None,
+    train_split: str = "train",
+    jobs: int | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+    command: Sequence[str] | None = None,
+) -> Sharded:
+    """Write the examples of the dataset ``src`` as a new dataset in ``out``.
+
+    Layout: ``format``, ``shard_size`` and ``block_size`` (examples, or bytes as
+    "256MB"), ``chunk_size`` (examples per HDF5 chunk), ``compression``, ``dtype``;
+    the source's settings where not given. ``shuffle`` orders the examples by a
+    permutation drawn with ``seed``. ``split`` ("train=0.8,val=0.1,test=0.1") writes
+    one dataset per split into ``out/NAME``, every group of ``group_by`` ("source"
+    or a metadata column) in one split, class shares near the ratios when
+    ``stratify``; ``split_column`` splits by the values of a manifest column
+    instead. Every split records the statistics of ``train_split`` (its own when
+    there is no such split). Returns the datasets written.
+    """
+    src, out = Path(src), Path(out)
+    request = _request(split, group_by, stratify, split_column, train_split)
+    info, src_config, files = _source_files(src)
+    _check_apart(src, out)
+    config = new_config(
+        src_config,
+        files.shape,
+        format=format,
+        shard_size=shard_size,
+        block_size=block_size,
+        chunk_size=chunk_size,
+        compression=compression,
+        dtype=dtype,
+    )
+    table = read_table(src, info)
+    reader = get_format(src_config.storage.format).Reader(src, list(files.files), files.storage)
+    try:
+        planned = plan(
+            table, files, reader.labels, request, shuffle, seed, info["labels"]["classes"]
+        )
+    finally:
+        reader.close()
+    names = [name or "" for name in planned.names]
+    folders = [out / name for name in names]
+    train = request.train if request and request.train in names else None
+    existed = out.exists()
+    try:
+        with output_folder(out, overwrite) as replacing:
+            try:
+                results = _write_files(planned, folders, files, config, info, jobs, progress)
+                stats = {f: merge_all(r.stats for r in results[f]) for f in folders}
+                for k, folder in enumerate(folders):
+                    _write_manifest(folder, table, planned.positions[k], results[folder], config)
+                    if request is None and (src / REJECTED_CSV).is_file():
+                        shutil.copyfile(src / REJECTED_CSV, folder / REJECTED_CSV)
+                for k, folder in enumerate(folders):
+                    derivation = _derivation(request, planned, names[k], train, shuffle, seed)
+                    own = out / train if train is not None else folder
+                    description = describe_derived(
+                        info,
+                        src,
+                        config,
+                        results[folder],
+                        len(set(table.source.codes[planned.positions[k]].tolist())),
+                        info["counts"].get("rejected", 0) if request is None else 0,
+                        stats[own],
+                        _extra_columns(table),
+                        derivation,
+                        command,
+                    )
+                    write_json(folder / DATASET_JSON, description)
+            except BaseException:
+                if not replacing:
+                    _remove_new(out, existed)
+                raise
+    except KeyboardInterrupt:
+        raise BuildInterrupted(f"interrupted; nothing was kept in {out}") from None
+    ratios = request.ratios if request is not None else None
+    return Sharded(dict(zip(names, folders, strict=True)), ratios, planned.shares, train)
+
+
+def _write_files(
+    planned: Planned,
+    folders: list[Path],
+    src: SourceFiles,
+    config: Config,
+    info: dict[str, Any],
+    jobs: int | None,
+    progress: bool,
+) -> dict[Path, list[ShardResult]]:
+    """Write every data file of every new dataset on worker processes; each dataset's
+    results in file order."""
+    storage = config.storage
+    per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
+    attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
+    tasks = [
+        PartTask(folder, i, lo, positions[lo : lo + per_file])
+        for folder, positions in zip(folders, planned.positions, strict=True)
+        for i, lo in enumerate(range(0, len(positions), per_file))
+    ]
+    calls = (delayed(write_part)(task, src, config, attrs) for task in tasks)
+    results: dict[Path, list[ShardResult]] = {folder: [] for folder in folders}
+    total = sum(len(p) for p in planned.positions)
+    with (
+        worker_results(calls, jobs or os.cpu_count() or 1) as finished,
+        tqdm(total=total, desc="shard", unit="ex", disable=not progress) as bar,
+    ):
+        for folder, result in finished:
+            results[folder].append(result)
+            bar.update(result.record.examples)
+    for done in results.values():
+        done.sort(key=lambda r: natural_key(r.record.path))
+    return results
+
+
+def _write_manifest(
+    folder: Path,
+    table: ManifestTable,
+    positions: Any,
+    results: list[ShardResult],
+    config: Config,
+) -> None:
+    fmt = get_format(config.storage.format)
+    counts = [r.record.examples for r in results]
+    paths = [r.record.path for r in results]
+    rows = table.rows(positions, counts, paths, fmt)
+    write_manifest(folder / MANIFEST_CSV, rows, _extra_columns(table))
+
+
+def _extra_columns(table: ManifestTable) -> list[str]:
+    return [*table.extra, ORIGIN_ID]
+
+
+def _derivation(
+    request: SplitRequest | None,
+    planned: Planned,
+    name: str,
+    train: str | None,
+    shuffle: bool,
+    seed: int,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"shuffle": {"seed": seed} if shuffle else None, "split": None}
+    if request is not None:
+        record["split"] = {
+            "name": name,
+            **request.record([n for n in planned.names if n is not None]),
+            "seed": seed,
+            "achieved": planned.shares,
+            "statistics_from": train or name,
+        }
+    return record
+
+
+def _remove_new(out: Path, existed: bool) -> None:
+    """Delete what a failed shard wrote into ``out`` (empty, or absent, before)."""
+    if not existed:
+        remove_path(out)
+    elif out.is_dir():
+        for entry in out.iterdir():
+            remove_path(entry)

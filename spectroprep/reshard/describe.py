@@ -1,0 +1,85 @@
+"""dataset.json of a dataset derived by ``shard``: the source's description with the
+new layout, counts, files and statistics, and a record of where it came from."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..config import Config
+from ..layout import DATASET_JSON
+from ..manifest import describe_columns
+from ..stats import BinStats
+from ..tasks import ShardResult
+
+
+def fingerprint(root: Path) -> str:
+    """sha256 of a dataset's dataset.json, which holds every data file's sha256."""
+    return hashlib.sha256((root / DATASET_JSON).read_bytes()).hexdigest()
+
+
+def label_counts(results: Sequence[ShardResult], classes: Sequence[str]) -> dict[str, Any]:
+    """Per-class example counts (and active frames, for events) summed over the files."""
+    totals: dict[str, Any] = {}
+    for result in results:
+        for name, values in result.counts.items():
+            totals[name] = totals.get(name, 0) + np.asarray(values)
+    return {
+        name: dict(zip(classes, np.asarray(values).tolist(), strict=True))
+        for name, values in totals.items()
+    }
+
+
+def describe_derived(
+    source: Mapping[str, Any],
+    source_root: Path,
+    config: Config,
+    results: Sequence[ShardResult],
+    sources: int,
+    rejected: int,
+    statistics: BinStats,
+    extra_columns: Sequence[str],
+    derivation: Mapping[str, Any],
+    command: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The content of a derived dataset's dataset.json. ``source``: the source's
+    dataset.json; ``sources``: distinct source recordings in the new dataset;
+    ``rejected``: rejected inputs it lists; ``statistics``: the features' statistics it
+    records (the training split's); ``derivation``: how it was cut and ordered."""
+    classes = source["labels"]["classes"]
+    counts = label_counts(results, classes)
+    provenance = source["provenance"]
+    return {
+        "format": source["format"],
+        "format_version": source["format_version"],
+        "config": config.to_dict(),
+        "features": {"shape": source["features"]["shape"], "dtype": config.storage.dtype},
+        "labels": source["labels"],
+        "counts": {
+            "examples": sum(r.record.examples for r in results),
+            "files": len(results),
+            "sources": sources,
+            "rejected": rejected,
+            "per_class": counts.get("per_class", {}),
+            **({"active_frames": counts["active_frames"]} if "active_frames" in counts else {}),
+        },
+        "statistics": statistics.to_dict(),
+        "files": [r.record.to_dict() for r in results],
+        "manifest": describe_columns(extra_columns),
+        "provenance": {
+            "tool": f"spectroprep {__version__}",
+            "command": list(command) if command is not None else None,
+            "inputs": provenance["inputs"],
+            "derived_from": {
+                "path": str(source_root.resolve()),
+                "fingerprint": fingerprint(source_root),
+                "provenance": provenance,
+            },
+        },
+        "derivation": dict(derivation),
+    }

@@ -1,0 +1,94 @@
+"""One data file of a new dataset, written in a worker process: its examples are
+gathered from the source dataset's files (each file's rows read in ascending order
+as contiguous runs), converted to the new dtype and written with their labels.
+
+A worker holds one output file's examples at a time, so memory is bounded by
+the file size times the number of workers, whatever the size of the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config, StorageConfig
+from ..errors import DatasetError
+from ..layout import FileRecord, os_reason
+from ..reader import file_runs
+from ..storage import Reader, get_format
+from ..tasks import ShardResult, leave_interrupts_to_the_parent, write_data_file
+
+
+@dataclass(frozen=True)
+class SourceFiles:
+    """The data files of the source dataset, as a worker needs them."""
+
+    root: Path
+    files: tuple[FileRecord, ...]
+    storage: StorageConfig
+    shape: tuple[int, int]  # (bins, frames) of one example
+    arrays: tuple[str, ...]  # label arrays each file holds: "labels", "frame_targets"
+    n_classes: int
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Position of each file's first example, then the number of examples."""
+        return np.r_[0, np.cumsum([f.examples for f in self.files])].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PartTask:
+    """Write data file ``index`` of the dataset at ``out``: the source examples at
+    ``positions`` (0-based), in this order; its first example is ``first_example``."""
+
+    out: Path
+    index: int
+    first_example: int
+    positions: np.ndarray
+
+
+def _gather(task: PartTask, src: SourceFiles, reader: Reader) -> tuple[np.ndarray, dict]:
+    n = len(task.positions)
+    features = np.empty((n, *src.shape), dtype=src.storage.dtype)
+    arrays: dict[str, np.ndarray] = {}
+    for file, where, rows in file_runs(src.starts, task.positions):
+        path = src.root / src.files[file].path
+        try:
+            features[where] = reader.read(file, rows)
+            if "labels" in src.arrays:
+                labels = reader.labels(file)[rows]
+                if "labels" not in arrays:
+                    arrays["labels"] = np.empty((n, *labels.shape[1:]), dtype=labels.dtype)
+                arrays["labels"][where] = labels
+            if "frame_targets" in src.arrays:
+                frames = reader.read(file, rows, "frame_targets")
+                if "frame_targets" not in arrays:
+                    arrays["frame_targets"] = np.empty((n, *frames.shape[1:]), dtype=np.uint8)
+                arrays["frame_targets"][where] = frames
+        except (OSError, ValueError, KeyError) as exc:
+            reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise DatasetError(
+                f"{path}: cannot read ({reason}); run spectroprep verify on the source"
+            ) from exc
+    return features, arrays
+
+
+def write_part(
+    task: PartTask, src: SourceFiles, config: Config, attrs: Mapping[str, Any]
+) -> tuple[Path, ShardResult]:
+    """Gather and write one data file; returns its dataset folder and its result."""
+    leave_interrupts_to_the_parent()
+    fmt = get_format(src.storage.format)
+    reader = fmt.Reader(src.root, list(src.files), src.storage)
+    try:
+        features, arrays = _gather(task, src, reader)
+    finally:
+        reader.close()
+    result = write_data_file(
+        task.out, config, task.index, task.first_example, features, arrays, attrs, src.n_classes
+    )
+    return task.out, result
