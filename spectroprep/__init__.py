@@ -1,7 +1,8 @@
 """spectroprep: prepare audio datasets for deep learning.
 
 Build windowed log-spectrograms once, into chunked HDF5 shards or npy blocks,
-and read them back fast: ``spectroprep.build(...)``, ``spectroprep.open_dataset(path)``.
+re-shard or split them (``spectroprep.shard(...)``) and read them back fast:
+``spectroprep.build(...)``, ``spectroprep.open_dataset(path)``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -15,6 +16,7 @@ from .config import Config, load_config  # noqa: E402
 from .errors import SpectroprepError  # noqa: E402
 from .pipeline import build  # noqa: E402
 from .reader import Dataset, open_dataset  # noqa: E402
+from .reshard import shard  # noqa: E402
 
 __all__ = [
     "Config",
@@ -24,4 +26,5 @@ __all__ = [
     "build",
     "load_config",
     "open_dataset",
+    "shard",
 ]

@@ -15,6 +15,8 @@ from .errors import SpectroprepError, SpectroprepWarning
 from .layout import REJECTED_CSV
 from .pipeline import ON_ERROR, build
 from .reader import open_dataset
+from .reshard import shard
+from .reshard.split import shares_line
 from .summary import format_summary, summarize
 
 
@@ -276,9 +278,6 @@ def shard_command(
     quiet: bool,
 ) -> None:
     """Re-shard, convert, shuffle or split the dataset SRC into a new dataset."""
-    from .reshard import shard  # imported here: this command is its only user in the CLI
-    from .reshard.split import shares_line
-
     done = shard(
         src,
         out,

@@ -1,5 +1,6 @@
-"""``make demo``: synthesise a small labelled corpus, build it both ways, read it back;
-then a sound-event corpus with strong labels, built into weak labels and frame targets.
+"""``make demo``: synthesise a small labelled corpus, build it both ways, read it back,
+split it into train/val/test by source file; then a sound-event corpus with strong
+labels, built into weak labels and frame targets.
 
 Run as ``python -m spectroprep.demo [WORKDIR]``.
 """
@@ -14,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .manifest import read_manifest
 from .pipeline import build
 from .reader import open_dataset
+from .reshard import shard
+from .reshard.split import shares_line
 from .summary import format_summary, summarize
 from .verify import verify
 
@@ -111,6 +115,34 @@ def _event_demo(work: Path) -> None:
         )
 
 
+def _verified(out: Path) -> None:
+    report = verify(out)
+    status = f"ok: {report.examples} examples in {report.files} files" if report.ok else "FAILED"
+    print(f"$ spectroprep verify {out}\n  {status}", flush=True)
+    if not report.ok:
+        raise SystemExit("\n".join(p.line() for p in report.problems))
+
+
+def _split_demo(work: Path) -> None:
+    src, out = work / "dataset-hdf5", work / "split"
+    ratios = "train=0.7,val=0.15,test=0.15"
+    command = ["spectroprep", "shard", str(src), "--out", str(out), "--split", ratios]
+    command += ["--stratify", "--shuffle", "--seed", "1"]
+    print("\n$ " + " ".join(command), flush=True)
+    done = shard(src, out, split=ratios, stratify=True, shuffle=True, seed=1, command=command)
+    assert done.shares is not None and done.ratios is not None  # a split was asked for
+    sources = {}
+    for name, folder in done.datasets.items():
+        print(f"  {shares_line(name, done.shares[name], done.ratios[name])}")
+        sources[name] = {row.source for row in read_manifest(folder / "manifest.csv")}
+    for folder in done.datasets.values():
+        _verified(folder)
+    shared = sources["train"] & (sources["val"] | sources["test"])
+    print(f"  source files in train and in val or test: {len(shared)}", flush=True)
+    if shared:
+        raise SystemExit(f"a source leaked across splits: {sorted(shared)[0]}")
+
+
 def main(workdir: str = "demo-work") -> None:
     work = Path(workdir)
     if work.exists():
@@ -153,13 +185,8 @@ def main(workdir: str = "demo-work") -> None:
             print(format_summary(summarize(ds)))
             names = [ds.classes[i] for i in y] if y is not None else []
             print(f"  built in  {seconds:.1f} s; read a batch: X {x.shape}, y {names}", flush=True)
-        report = verify(out)
-        status = (
-            f"ok: {report.examples} examples in {report.files} files" if report.ok else "FAILED"
-        )
-        print(f"$ spectroprep verify {out}\n  {status}", flush=True)
-        if not report.ok:
-            raise SystemExit("\n".join(p.line() for p in report.problems))
+        _verified(out)
+    _split_demo(work)
     _event_demo(work)
 
 
