@@ -31,7 +31,6 @@ WORKDIR defaults to ``bench-work/shard`` (git-ignored). Results go to stdout as 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -46,6 +45,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import soundfile as sf
+
+try:
+    import hdf5plugin
+except ImportError:
+    hdf5plugin = None
 
 RATE = 16000
 SECONDS = 20  # per corpus file: 20 one-second examples
@@ -146,21 +150,25 @@ def written_examples(dst: Path) -> int:
 def machine_lines() -> list[str]:
     import spectroprep
 
-    git = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent,
-    ).stdout.strip()
+    def git(*words: str) -> str:
+        here = Path(__file__).resolve().parent
+        return subprocess.run(["git", *words], capture_output=True, text=True, cwd=here).stdout
+
+    commit = git("rev-parse", "--short", "HEAD").strip() or "?"
+    dirty = (
+        ", spectroprep/ with uncommitted changes"
+        if git("status", "-s", "--", "../spectroprep")
+        else ""
+    )
     mem = int(Path("/proc/meminfo").read_text().split()[1]) / 2**20
-    plugin = importlib.util.find_spec("hdf5plugin") is not None
+    plugin = hdf5plugin.version if hdf5plugin else "absent"
     return [
         f"- cores: os.cpu_count() = {os.cpu_count()}, usable = {len(os.sched_getaffinity(0))};"
         f" memory {mem:.1f} GiB",
         f"- {platform.system()} {platform.release()}, Python {platform.python_version()}",
         f"- numpy {np.__version__}, h5py {h5py.__version__} (HDF5 {h5py.version.hdf5_version}),"
-        f" hdf5plugin {'present' if plugin else 'absent'}",
-        f"- spectroprep {spectroprep.__version__} (git {git or '?'})",
+        f" hdf5plugin {plugin}",
+        f"- spectroprep {spectroprep.__version__} (git {commit}{dirty})",
     ]
 
 
@@ -168,16 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("workdir", nargs="?", default="bench-work/shard", help="scratch folder")
     ap.add_argument("--small", type=int, default=1000, help="examples at 1x (default 1000)")
-    ap.add_argument("--quick", action="store_true", help="smoke test: 160 and 640 examples")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 320 and 1,280 examples")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args(argv)
-    small = 160 if args.quick else args.small
+    small = 320 if args.quick else args.small
     import spectroprep
 
     work = Path(args.workdir)
     if work.exists() and any(work.iterdir()):
         sys.exit(f"{work}: not empty; give an empty or new work folder")
-    ops = OPS if importlib.util.find_spec("hdf5plugin") else OPS[:3]
+    ops = OPS if hdf5plugin else OPS[:3]
     t_start = time.perf_counter()
     print("# spectroprep shard: peak memory against the source size\n\nMachine:")
     print("\n".join(machine_lines()))

@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import build, run_command, write_audio
+from conftest import build, run_command, tree_checksums, write_audio
 
 from spectroprep.errors import ConfigError, DatasetError, InputError
 from spectroprep.manifest import read_manifest
@@ -256,6 +256,12 @@ def test_a_damaged_source_stops_with_its_name_and_leaves_nothing(built, tmp_path
     with pytest.raises(DatasetError, match="shard-00001.h5: cannot read"):
         shard(src, tmp_path / "out", jobs=2)
     assert not (tmp_path / "out").exists()
+    # over an earlier dataset: it is put back as it was
+    earlier = shard(built["hdf5"], tmp_path / "earlier", format="npy", jobs=1).datasets[""]
+    before = tree_checksums(earlier)
+    with pytest.raises(DatasetError, match="shard-00001.h5: cannot read"):
+        shard(src, earlier, overwrite=True, jobs=2)
+    assert tree_checksums(earlier) == before
 
 
 @pytest.mark.parametrize(
@@ -320,3 +326,5 @@ def test_the_command_reports_the_achieved_shares(built, tmp_path):
     assert lines[1].startswith("test: ")
     command = info(tmp_path / "o" / "train")["provenance"]["command"]
     assert command[:2] == ["spectroprep", "shard"] and "--stratify" in command
+    summary = run_command("info", tmp_path / "o" / "test").stdout
+    assert f"derived   from {built['npy'].resolve()}, split test, shuffled (seed 1)" in summary

@@ -12,41 +12,22 @@ every split.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from joblib import delayed
-from tqdm import tqdm
-
 from ..config import Config
-from ..describe import shard_attrs
 from ..errors import BuildInterrupted, DatasetError, InputError
-from ..layout import (
-    DATASET_JSON,
-    MANIFEST_CSV,
-    REJECTED_CSV,
-    FileRecord,
-    read_dataset_json,
-    remove_path,
-    tree_size,
-    write_json,
-)
-from ..manifest import ORIGIN_ID, write_manifest
-from ..naming import natural_key
+from ..layout import DATASET_JSON, FileRecord, read_dataset_json, remove_path, tree_size
 from ..output import output_folder
-from ..runner import worker_results
-from ..stats import merge_all
 from ..storage import get_format
-from ..tasks import ShardResult
-from .describe import describe_derived
 from .options import new_config
-from .parts import PartTask, SourceFiles, write_part
-from .plan import Planned, SplitRequest, plan
+from .parts import SourceFiles
+from .plan import SplitRequest, plan
 from .split import parse_ratios
-from .table import ManifestTable, read_table
+from .table import read_table
+from .write import Job
 
 __all__ = ["Sharded", "shard"]
 
@@ -168,115 +149,23 @@ def shard(
         )
     finally:
         reader.close()
-    names = [name or "" for name in planned.names]
-    folders = [out / name for name in names]
-    train = request.train if request and request.train in names else None
+    job = Job(src, out, info, files, config, table, planned, request, shuffle, seed, command)
     existed = out.exists()
+    replacing = False
     try:
         with output_folder(out, overwrite) as replacing:
             try:
-                results = _write_files(planned, folders, files, config, info, jobs, progress)
-                stats = {f: merge_all(r.stats for r in results[f]) for f in folders}
-                for k, folder in enumerate(folders):
-                    _write_manifest(folder, table, planned.positions[k], results[folder], config)
-                    if request is None and (src / REJECTED_CSV).is_file():
-                        shutil.copyfile(src / REJECTED_CSV, folder / REJECTED_CSV)
-                for k, folder in enumerate(folders):
-                    derivation = _derivation(request, planned, names[k], train, shuffle, seed)
-                    own = out / train if train is not None else folder
-                    description = describe_derived(
-                        info,
-                        src,
-                        config,
-                        results[folder],
-                        len(set(table.source.codes[planned.positions[k]].tolist())),
-                        info["counts"].get("rejected", 0) if request is None else 0,
-                        stats[own],
-                        _extra_columns(table),
-                        derivation,
-                        command,
-                    )
-                    write_json(folder / DATASET_JSON, description)
+                job.write(jobs or os.cpu_count() or 1, progress)
             except BaseException:
                 if not replacing:
                     _remove_new(out, existed)
                 raise
     except KeyboardInterrupt:
-        raise BuildInterrupted(f"interrupted; nothing was kept in {out}") from None
+        kept = "the earlier dataset is back in place" if replacing else "nothing was kept"
+        raise BuildInterrupted(f"interrupted; {kept} in {out}") from None
     ratios = request.ratios if request is not None else None
-    return Sharded(dict(zip(names, folders, strict=True)), ratios, planned.shares, train)
-
-
-def _write_files(
-    planned: Planned,
-    folders: list[Path],
-    src: SourceFiles,
-    config: Config,
-    info: dict[str, Any],
-    jobs: int | None,
-    progress: bool,
-) -> dict[Path, list[ShardResult]]:
-    """Write every data file of every new dataset on worker processes; each dataset's
-    results in file order."""
-    storage = config.storage
-    per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
-    attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
-    tasks = [
-        PartTask(folder, i, lo, positions[lo : lo + per_file])
-        for folder, positions in zip(folders, planned.positions, strict=True)
-        for i, lo in enumerate(range(0, len(positions), per_file))
-    ]
-    calls = (delayed(write_part)(task, src, config, attrs) for task in tasks)
-    results: dict[Path, list[ShardResult]] = {folder: [] for folder in folders}
-    total = sum(len(p) for p in planned.positions)
-    with (
-        worker_results(calls, jobs or os.cpu_count() or 1) as finished,
-        tqdm(total=total, desc="shard", unit="ex", disable=not progress) as bar,
-    ):
-        for folder, result in finished:
-            results[folder].append(result)
-            bar.update(result.record.examples)
-    for done in results.values():
-        done.sort(key=lambda r: natural_key(r.record.path))
-    return results
-
-
-def _write_manifest(
-    folder: Path,
-    table: ManifestTable,
-    positions: Any,
-    results: list[ShardResult],
-    config: Config,
-) -> None:
-    fmt = get_format(config.storage.format)
-    counts = [r.record.examples for r in results]
-    paths = [r.record.path for r in results]
-    rows = table.rows(positions, counts, paths, fmt)
-    write_manifest(folder / MANIFEST_CSV, rows, _extra_columns(table))
-
-
-def _extra_columns(table: ManifestTable) -> list[str]:
-    return [*table.extra, ORIGIN_ID]
-
-
-def _derivation(
-    request: SplitRequest | None,
-    planned: Planned,
-    name: str,
-    train: str | None,
-    shuffle: bool,
-    seed: int,
-) -> dict[str, Any]:
-    record: dict[str, Any] = {"shuffle": {"seed": seed} if shuffle else None, "split": None}
-    if request is not None:
-        record["split"] = {
-            "name": name,
-            **request.record([n for n in planned.names if n is not None]),
-            "seed": seed,
-            "achieved": planned.shares,
-            "statistics_from": train or name,
-        }
-    return record
+    datasets = dict(zip(job.names, job.folders, strict=True))
+    return Sharded(datasets, ratios, planned.shares, job.train)
 
 
 def _remove_new(out: Path, existed: bool) -> None:

@@ -1,0 +1,155 @@
+"""Writing the new datasets of a shard run: every data file on worker processes
+(``parts``), then each dataset's manifest.csv, then each dataset.json."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import delayed
+from tqdm import tqdm
+
+from ..config import Config
+from ..describe import shard_attrs
+from ..layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
+from ..manifest import ORIGIN_ID, write_manifest
+from ..naming import natural_key
+from ..runner import worker_results
+from ..stats import merge_all
+from ..storage import get_format
+from ..tasks import ShardResult
+from .describe import describe_derived
+from .parts import PartTask, SourceFiles, write_part
+from .plan import Planned, SplitRequest
+from .table import ManifestTable
+
+
+@dataclass(frozen=True)
+class Job:
+    """One shard run: the source, the new config and the plan of the new datasets."""
+
+    src: Path
+    out: Path
+    info: dict[str, Any]
+    files: SourceFiles
+    config: Config
+    table: ManifestTable
+    planned: Planned
+    request: SplitRequest | None
+    shuffle: bool
+    seed: int
+    command: Sequence[str] | None
+
+    @property
+    def names(self) -> list[str]:
+        """Split names; "" for the one dataset of a run without a split."""
+        return [name or "" for name in self.planned.names]
+
+    @property
+    def folders(self) -> list[Path]:
+        return [self.out / name for name in self.names]
+
+    @property
+    def train(self) -> str | None:
+        """The split whose statistics every split records; None: each its own."""
+        request = self.request
+        return request.train if request is not None and request.train in self.names else None
+
+    def write(self, jobs: int, progress: bool) -> None:
+        """Every data file, then each dataset's manifest.csv, then each dataset.json."""
+        results = _write_files(
+            self.planned, self.folders, self.files, self.config, self.info, jobs, progress
+        )
+        for folder, positions in zip(self.folders, self.planned.positions, strict=True):
+            _write_manifest(folder, self.table, positions, results[folder], self.config)
+            if self.request is None and (self.src / REJECTED_CSV).is_file():
+                shutil.copyfile(self.src / REJECTED_CSV, folder / REJECTED_CSV)
+        stats = {folder: merge_all(r.stats for r in results[folder]) for folder in self.folders}
+        train = self.train
+        for k, folder in enumerate(self.folders):
+            sources = np.unique(self.table.source.codes[self.planned.positions[k]])
+            description = describe_derived(
+                self.info,
+                self.src,
+                self.config,
+                results[folder],
+                len(sources),
+                self.info["counts"].get("rejected", 0) if self.request is None else 0,
+                stats[self.out / train if train is not None else folder],
+                _extra_columns(self.table),
+                self._derivation(self.names[k]),
+                self.command,
+            )
+            write_json(folder / DATASET_JSON, description)
+
+    def _derivation(self, name: str) -> dict[str, Any]:
+        """How the dataset ``name`` was ordered and cut, as dataset.json records it."""
+        record: dict[str, Any] = {
+            "shuffle": {"seed": self.seed} if self.shuffle else None,
+            "split": None,
+        }
+        if self.request is not None:
+            record["split"] = {
+                "name": name,
+                **self.request.record(self.names),
+                "seed": self.seed,
+                "achieved": self.planned.shares,
+                "statistics_from": self.train or name,
+            }
+        return record
+
+
+def _write_files(
+    planned: Planned,
+    folders: list[Path],
+    src: SourceFiles,
+    config: Config,
+    info: dict[str, Any],
+    jobs: int,
+    progress: bool,
+) -> dict[Path, list[ShardResult]]:
+    """Write every data file of every new dataset on worker processes; each dataset's
+    results in file order."""
+    storage = config.storage
+    per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
+    attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
+    tasks = [
+        PartTask(folder, i, lo, positions[lo : lo + per_file])
+        for folder, positions in zip(folders, planned.positions, strict=True)
+        for i, lo in enumerate(range(0, len(positions), per_file))
+    ]
+    calls = (delayed(write_part)(task, src, config, attrs) for task in tasks)
+    results: dict[Path, list[ShardResult]] = {folder: [] for folder in folders}
+    total = sum(len(p) for p in planned.positions)
+    with (
+        worker_results(calls, jobs) as finished,
+        tqdm(total=total, desc="shard", unit="ex", disable=not progress) as bar,
+    ):
+        for folder, result in finished:
+            results[folder].append(result)
+            bar.update(result.record.examples)
+    for done in results.values():
+        done.sort(key=lambda r: natural_key(r.record.path))
+    return results
+
+
+def _write_manifest(
+    folder: Path,
+    table: ManifestTable,
+    positions: np.ndarray,
+    results: list[ShardResult],
+    config: Config,
+) -> None:
+    fmt = get_format(config.storage.format)
+    counts = [r.record.examples for r in results]
+    paths = [r.record.path for r in results]
+    rows = table.rows(positions, counts, paths, fmt)
+    write_manifest(folder / MANIFEST_CSV, rows, _extra_columns(table))
+
+
+def _extra_columns(table: ManifestTable) -> list[str]:
+    return [*table.extra, ORIGIN_ID]
