@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import InputError
 from .naming import natural_sorted
-from .sources import InputMatcher, Inputs, not_utf8, read_table
+from .sources import Inputs, not_utf8, rows_by_input
 
 if TYPE_CHECKING:
     from .config import Config
@@ -184,17 +184,8 @@ def _clip_labels(
 
 
 def _cells_from_csv(path: Path, inputs: Inputs) -> dict[str, tuple[str, str]]:
-    cells: dict[str, tuple[str, str]] = {}
-    matcher = InputMatcher(inputs)
-    for line, row in read_table(path, required=("path", "label")):
-        where = f"{path}:{line}"
-        if not row["path"].strip():
-            raise InputError(f"{where}: empty path")
-        name = matcher.match(row["path"].strip(), where)
-        if name in cells:
-            raise InputError(f"{where}: {name} is labelled twice (first at {cells[name][0]})")
-        cells[name] = (where, row["label"])
-    return cells
+    rows = rows_by_input(path, inputs, required=("label",))
+    return {name: (where, row["label"]) for name, (where, row) in rows.items()}
 
 
 def _cells_from_folders(inputs: Inputs) -> dict[str, tuple[str, str]]:

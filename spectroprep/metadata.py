@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .manifest import RESERVED
-from .sources import InputMatcher, Inputs, read_table
+from .sources import Inputs, rows_by_input
 
 _SHOWN = 5  # input files named in a "no row" error
 
@@ -31,8 +31,8 @@ def read_metadata(path: str | Path | None, inputs: Inputs) -> Metadata:
     if path is None:
         return Metadata()
     path = Path(path)
-    rows = read_table(path, required=("path",))
-    columns = tuple(c for c in (rows[0][1] if rows else {}) if c != "path")
+    rows = rows_by_input(path, inputs, required=())
+    columns = tuple(c for c in (next(iter(rows.values()))[1] if rows else {}) if c != "path")
     if not rows:
         raise InputError(f"{path}: has no rows")
     if not columns:
@@ -42,22 +42,12 @@ def read_metadata(path: str | Path | None, inputs: Inputs) -> Metadata:
         raise InputError(
             f"{path}: column {reserved[0]!r} is one the manifest has already (rename it)"
         )
-    matcher = InputMatcher(inputs)
-    values: dict[str, dict[str, str]] = {}
-    first_line: dict[str, int] = {}
-    for line, row in rows:
-        where = f"{path}:{line}"
-        if not row["path"].strip():
-            raise InputError(f"{where}: empty path")
-        name = matcher.match(row["path"].strip(), where)
-        if name in values:
-            raise InputError(f"{where}: {name} has a row already (line {first_line[name]})")
-        values[name] = {c: row.get(c, "") for c in columns}
-        first_line[name] = line
-    missing = [name for name in inputs.files if name not in values]
+    missing = [name for name in inputs.files if name not in rows]
     if missing:
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
         raise InputError(
             f"{path}: no row for {len(missing)} input file(s): {', '.join(missing[:_SHOWN])}{more}"
         )
-    return Metadata(columns, values)
+    return Metadata(
+        columns, {name: {c: row[c] for c in columns} for name, (_, row) in rows.items()}
+    )

@@ -117,6 +117,25 @@ def _read_listing(listing: Path) -> Inputs:
     return Inputs(root, tuple(natural_sorted(labels)), labels if has_labels else None)
 
 
+def rows_by_input(
+    path: Path, inputs: Inputs, required: tuple[str, ...]
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """A table with one row per input file (its ``path`` column, matched as
+    InputMatcher does): {input name: (where, row)}; empty paths and a second row
+    for one input are errors naming the line."""
+    rows: dict[str, tuple[str, dict[str, str]]] = {}
+    matcher = InputMatcher(inputs)
+    for line, row in read_table(path, required=("path", *required)):
+        where = f"{path}:{line}"
+        if not row["path"].strip():
+            raise InputError(f"{where}: empty path")
+        name = matcher.match(row["path"].strip(), where)
+        if name in rows:
+            raise InputError(f"{where}: {name} has a row already ({rows[name][0]})")
+        rows[name] = (where, row)
+    return rows
+
+
 def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Rows of a UTF-8 table with a header, each with its line number; checks columns.
 

@@ -276,7 +276,7 @@ def test_a_path_labelled_twice_names_both_lines(corpus, tmp_path, out):
     refused(
         corpus,
         out,
-        at(labels, 8) + r"cat/clip20\.wav is labelled twice \(first at "
+        at(labels, 8) + r"cat/clip20\.wav has a row already \("
         rf"{re.escape(str(labels))}:4\)$",
         labels=labels,
     )
