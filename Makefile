@@ -28,6 +28,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/build_throughput.py bench-work
 	$(BIN)/python benchmarks/feature_throughput.py
+	$(BIN)/python benchmarks/shard_memory.py bench-work/shard
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache

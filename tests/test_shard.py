@@ -17,6 +17,7 @@ from spectroprep.errors import ConfigError, DatasetError, InputError
 from spectroprep.manifest import read_manifest
 from spectroprep.reader import open_dataset
 from spectroprep.reshard import shard
+from spectroprep.reshard.split import assign_groups
 from spectroprep.stats import BinStats
 from spectroprep.verify import verify
 
@@ -299,7 +300,7 @@ def test_unlabelled_and_nested_requests_are_refused(tmp_path):
         with pytest.raises(InputError, match="must be outside"):
             shard(ds, out, overwrite=True)
     assert verify(ds).ok
-    with pytest.raises(ConfigError, match="split val would be empty"):
+    with pytest.raises(ConfigError, match="split test would be empty"):
         shard(ds, tmp_path / "o", split="train=0.9,val=0.05,test=0.05")
     assert not (tmp_path / "o").exists()
 
@@ -328,3 +329,12 @@ def test_the_command_reports_the_achieved_shares(built, tmp_path):
     assert command[:2] == ["spectroprep", "shard"] and "--stratify" in command
     summary = run_command("info", tmp_path / "o" / "test").stdout
     assert f"derived   from {built['npy'].resolve()}, split test, shuffled (seed 1)" in summary
+
+
+@pytest.mark.parametrize("stratify", [False, True])
+def test_few_groups_still_fill_every_split(stratify):
+    sizes = np.full(8, 3)  # 8 equal files of 4 classes: 0.1 of them is less than one file
+    counts = np.zeros((8, 4), dtype=np.int64)
+    counts[np.arange(8), np.arange(8) % 4] = sizes
+    split_of = assign_groups(sizes, [0.8, 0.1, 0.1], 0, counts if stratify else None)
+    assert np.bincount(split_of, minlength=3).tolist() == [6, 1, 1]

@@ -4,7 +4,9 @@ recording) has examples in two splits, optionally stratified by class.
 Groups are assigned greedily, largest first (ties in a seeded random order): each
 goes to the split whose shares it brings closest to the requested ratios, the
 shares being the split's fraction of all examples and, when stratified, of each
-class's examples. The result depends on the groups, their labels and the seed only.
+class's examples. The last groups fill any split still empty, so every split gets
+a group when there are enough. The result depends on the groups, their labels and
+the seed only.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def assign_groups(
     target = np.asarray(ratios, dtype=np.float64)
     sizes = np.asarray(sizes, dtype=np.float64)
     # the quantities whose shares should follow the ratios: examples, then each class
+    # (the examples' share weighs as much as all classes together)
     weights = sizes[:, None]
     if class_counts is not None:
         present = class_counts.sum(axis=0) > 0
@@ -71,17 +74,24 @@ def assign_groups(
     totals = weights.sum(axis=0)
     totals[totals == 0] = 1.0
     fractions = weights / totals  # each group's part of each quantity
+    importance = np.ones(weights.shape[1])
+    importance[0] = max(weights.shape[1] - 1, 1)
     ties = np.random.default_rng(seed).permutation(len(sizes))
     order = ties[np.argsort(-sizes[ties], kind="stable")]
     shares = np.zeros((len(target), weights.shape[1]))
     split_of = np.empty(len(sizes), dtype=np.int64)
-    for g in order:
+    empty = set(range(len(target)))
+    for done, g in enumerate(order):
         f = fractions[g]
-        # the squared distance to the ratios grows by this when group g joins split s
-        growth = (2 * (shares - target[:, None]) * f + f * f).sum(axis=1)
+        # the weighted squared distance to the ratios grows by this when g joins split s
+        growth = ((2 * (shares - target[:, None]) * f + f * f) * importance).sum(axis=1)
+        if len(order) - done <= len(empty):
+            # as many groups left as empty splits: one each, so that no split is empty
+            growth[[s for s in range(len(target)) if s not in empty]] = np.inf
         s = int(np.argmin(growth))
         split_of[g] = s
         shares[s] += f
+        empty.discard(s)
     return split_of
 
 
