@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,21 +20,6 @@ from .stats import BinStats
 from .storage import get_format
 from .targets import Targets
 from .tasks import ShardTask, Source
-
-
-def shard_attrs(config: Config, kind: str, classes: Sequence[str]) -> dict[str, Any]:
-    """Attributes that make each HDF5 shard self-describing."""
-    attrs: dict[str, Any] = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "tool": f"spectroprep {__version__}",
-        "label_kind": kind,
-        "classes": json.dumps(list(classes)),
-    }
-    for section, values in config.to_dict().items():
-        for key, value in values.items():
-            attrs[f"{section}.{key}"] = json.dumps(value) if isinstance(value, list) else value
-    return attrs
 
 
 def manifest_rows(

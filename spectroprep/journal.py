@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 
 from .config import Config
+from .datafile import ShardResult
 from .errors import OutputError
 from .labels import LabelSet
 from .layout import JOURNAL, FileRecord, atomic_path, os_reason, sha256_path
 from .sources import Inputs
 from .stats import BinStats
-from .tasks import ShardResult, ShardTask, Source
+from .tasks import ShardTask, Source
 
 _VERSION = 1
 _SHOWN = 5  # names listed per kind of change

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, load_config
-from .describe import describe, manifest_rows, rejected_rows, shard_attrs
+from .datafile import ShardResult, shard_attrs
+from .describe import describe, manifest_rows, rejected_rows
 from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
 from .headers import Problem, problem_lines, read_sources, rejected_reason
 from .journal import Journal, build_state
@@ -40,7 +41,7 @@ from .runner import make_tasks, run_tasks
 from .sources import Inputs, find_inputs
 from .stats import merge_all
 from .targets import Targets
-from .tasks import ShardFailure, ShardResult, ShardTask, Source
+from .tasks import ShardFailure, ShardTask, Source
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 

@@ -1,53 +1,26 @@
-"""Running tasks on worker processes (the only user of joblib); for a build, with a
-journal of the finished ones: a shard the journal holds with an unchanged plan
+"""Running a build's shard tasks on worker processes, with a journal of the
+finished ones: a shard the journal holds with an unchanged plan
 and checksum is reused, not built again."""
 
 from __future__ import annotations
 
-import re
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from joblib import Parallel, delayed
+from joblib import delayed
 from tqdm import tqdm
 
 from .config import Config
-from .errors import WorkerDied
+from .datafile import ShardResult
 from .journal import Journal, shard_key
 from .layout import remove_path
 from .naming import natural_key
 from .plan import plan_shards
 from .storage import Format, get_format
 from .targets import Targets
-from .tasks import ShardFailure, ShardResult, ShardTask, Source, run_task
-
-
-@contextmanager
-def worker_results(calls: Iterable[Any], jobs: int) -> Iterator[Iterator[Any]]:
-    """The results of joblib ``delayed`` calls, in the order they finish, computed on
-    ``jobs`` worker processes. A worker that dies raises WorkerDied; leaving the
-    block early stops the workers."""
-    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
-
-    def results() -> Iterator[Any]:
-        try:
-            yield from finished
-        except BrokenProcessPool as exc:
-            codes = re.search(r"exit codes of the workers are (\S+)", str(exc))
-            how = f" (exit codes {codes.group(1)})" if codes else ""
-            raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
-
-    with warnings.catch_warnings():
-        # stopping early is the point here, not a mistake joblib should warn about
-        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
-        try:
-            yield results()
-        finally:
-            finished.close()  # on an early exit joblib stops the workers
+from .tasks import ShardFailure, ShardTask, Source, run_task
+from .workers import worker_results
 
 
 def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:

@@ -17,7 +17,6 @@ and in the parent (for the manifest), so both always agree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,10 +102,6 @@ class Targets:
             out[:, :, cls] |= (start <= centres) & (centres < stop) & in_window
         return out
 
-    def count(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Label counts of some examples (see ``count_labels``)."""
-        return count_labels(arrays, self.n_classes)
-
     def params(self, config: Config) -> dict[str, Any]:
         """The conversion parameters dataset.json records."""
         if not self.has_frames:
@@ -120,17 +115,3 @@ class Targets:
                 "step": config.spectrogram.hop_length / rate,
             },
         }
-
-
-def count_labels(arrays: Mapping[str, np.ndarray], n_classes: int) -> dict[str, np.ndarray]:
-    """Examples per class ("per_class") and, for events, active frames per class
-    ("active_frames") in the label arrays of some examples."""
-    counts = {}
-    labels = arrays.get("labels")
-    if labels is not None and labels.ndim == 1:
-        counts["per_class"] = np.bincount(labels, minlength=n_classes)
-    elif labels is not None:
-        counts["per_class"] = labels.sum(axis=0, dtype=np.int64)
-    if "frame_targets" in arrays:
-        counts["active_frames"] = arrays["frame_targets"].sum(axis=(0, 1), dtype=np.int64)
-    return counts

@@ -6,8 +6,6 @@ run in any process, or on a cluster through joblib's Dask backend.
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +16,14 @@ from threadpoolctl import threadpool_limits
 
 from .audio import AudioInfo, read_region
 from .config import Config
+from .datafile import ShardResult, write_data_file
 from .errors import InputError
 from .features import feature_shape, spectrogram
 from .labels import FileLabels
-from .layout import FileRecord, atomic_path, sha256_path, tree_size
 from .plan import Region
 from .segments import cut_windows, region_span
-from .stats import BinStats
-from .storage import get_format
-from .targets import Targets, count_labels
+from .targets import Targets
+from .workers import leave_interrupts_to_the_parent
 
 
 @dataclass(frozen=True)
@@ -77,28 +74,11 @@ def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class ShardResult:
-    """What a worker reports of a shard: its record, its label counts per class,
-    and the statistics of its features as stored."""
-
-    record: FileRecord
-    counts: dict[str, np.ndarray]
-    stats: BinStats
-
-
-@dataclass(frozen=True)
 class ShardFailure:
     """Sources of a shard that could not be decoded (truncated, NaN samples...): nothing
     was written. ``problems``: (source name, message naming the file) pairs."""
 
     problems: tuple[tuple[str, str], ...]
-
-
-def leave_interrupts_to_the_parent() -> None:
-    """Ignore Ctrl-C in a joblib worker process: the parent stops the workers and
-    cleans up, while a worker taking it too would print a traceback of its own."""
-    if multiprocessing.current_process().name.startswith("LokyProcess"):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_task(
@@ -128,26 +108,3 @@ def run_task(
     return write_data_file(
         root, config, task.index, task.first_example, features, arrays, attrs, targets.n_classes
     )
-
-
-def write_data_file(
-    root: Path,
-    config: Config,
-    index: int,
-    first_example: int,
-    features: np.ndarray,
-    arrays: Mapping[str, np.ndarray],
-    attrs: Mapping[str, Any],
-    n_classes: int,
-) -> ShardResult:
-    """Write data file ``index`` of the dataset at ``root`` (atomically): ``features``
-    in the stored dtype, the label arrays, ids from ``first_example + 1``."""
-    features = features.astype(config.storage.dtype, copy=False)
-    fmt = get_format(config.storage.format)
-    rel = fmt.file_name(index)
-    final = root / rel
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(final) as tmp:
-        fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
-    record = FileRecord(rel, len(features), tree_size(final), sha256_path(final))
-    return ShardResult(record, count_labels(arrays, n_classes), BinStats.of(features))

@@ -12,10 +12,10 @@ import numpy as np
 
 from .. import __version__
 from ..config import Config
+from ..datafile import ShardResult
 from ..layout import DATASET_JSON
 from ..manifest import describe_columns
 from ..stats import BinStats
-from ..tasks import ShardResult
 
 
 def fingerprint(root: Path) -> str:

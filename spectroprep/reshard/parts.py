@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..config import Config, StorageConfig
+from ..datafile import ShardResult, write_data_file
 from ..errors import DatasetError
 from ..layout import FileRecord, os_reason
 from ..reader import file_runs
 from ..storage import Reader, get_format
-from ..tasks import ShardResult, leave_interrupts_to_the_parent, write_data_file
+from ..workers import leave_interrupts_to_the_parent
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class Planned:
 
 
 def class_counts(
-    table: ManifestTable, groups: np.ndarray, n_groups: int, src: SourceFiles, labels: Any
+    groups: np.ndarray, n_groups: int, src: SourceFiles, labels: Any
 ) -> np.ndarray | None:
     """(groups, classes) examples of each class per group (positive labels when
     multi-hot); None for an unlabelled dataset. ``labels(file)`` reads one file's labels."""
@@ -101,12 +101,13 @@ def plan(
         names = list(request.ratios)
         group = table.column(request.group_by)
     n_groups = len(group.values)
-    counts = class_counts(table, group.codes, n_groups, src, labels)
+    counts = class_counts(group.codes, n_groups, src, labels)
     if request.column is None:
         if request.stratify and counts is None:
             raise ConfigError("--stratify needs a labelled dataset (this one has no labels)")
+        assert request.ratios is not None  # a split by ratios when not by column
         sizes = np.bincount(group.codes, minlength=n_groups)
-        ratios = list(request.ratios.values())  # type: ignore[union-attr]
+        ratios = list(request.ratios.values())
         by_group = assign_groups(sizes, ratios, seed, counts if request.stratify else None)
         split_of = by_group[group.codes]
     per_split = None

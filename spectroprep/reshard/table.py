@@ -77,11 +77,10 @@ class ManifestTable:
         """The new manifest's rows: the examples at ``positions`` in this order, in data
         files ``paths`` of ``counts`` examples each; the origin id goes last."""
         names = list(self.extra)
-        ids = iter(range(1, len(positions) + 1))
         start = 0
         for path, count in zip(paths, counts, strict=True):
             for row, p in enumerate(positions[start : start + count].tolist()):
-                example = next(ids)
+                example = start + row + 1
                 extra = {c: self.extra[c].values[self.extra[c].codes[p]] for c in names}
                 extra[ORIGIN_ID] = str(self.origin_id[p])
                 yield ManifestRow(

@@ -14,14 +14,13 @@ from joblib import delayed
 from tqdm import tqdm
 
 from ..config import Config
-from ..describe import shard_attrs
+from ..datafile import ShardResult, shard_attrs
 from ..layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
 from ..manifest import ORIGIN_ID, write_manifest
 from ..naming import natural_key
-from ..runner import worker_results
 from ..stats import merge_all
 from ..storage import get_format
-from ..tasks import ShardResult
+from ..workers import worker_results
 from .describe import describe_derived
 from .parts import PartTask, SourceFiles, write_part
 from .plan import Planned, SplitRequest

@@ -1,0 +1,47 @@
+"""Running tasks on worker processes: the only user of joblib."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import signal
+import warnings
+from collections.abc import Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from typing import Any
+
+from joblib import Parallel
+
+from .errors import WorkerDied
+
+
+def leave_interrupts_to_the_parent() -> None:
+    """Ignore Ctrl-C in a joblib worker process: the parent stops the workers and
+    cleans up, while a worker taking it too would print a traceback of its own."""
+    if multiprocessing.current_process().name.startswith("LokyProcess"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def worker_results(calls: Iterable[Any], jobs: int) -> Iterator[Iterator[Any]]:
+    """The results of joblib ``delayed`` calls, in the order they finish, computed on
+    ``jobs`` worker processes. A worker that dies raises WorkerDied; leaving the
+    block early stops the workers."""
+    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
+
+    def results() -> Iterator[Any]:
+        try:
+            yield from finished
+        except BrokenProcessPool as exc:
+            codes = re.search(r"exit codes of the workers are (\S+)", str(exc))
+            how = f" (exit codes {codes.group(1)})" if codes else ""
+            raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
+
+    with warnings.catch_warnings():
+        # stopping early is the point here, not a mistake joblib should warn about
+        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
+        try:
+            yield results()
+        finally:
+            finished.close()  # on an early exit joblib stops the workers
