@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import re
 import signal
+import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -14,6 +15,11 @@ from typing import Any
 from joblib import Parallel
 
 from .errors import WorkerDied
+
+# When workers are stopped early (Ctrl-C, a failed task), loky's resource tracker
+# process warns of their semaphores as it removes them: noise to a user. It takes
+# its warning filters from this process's -W options (sys.warnoptions).
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 def leave_interrupts_to_the_parent() -> None:
@@ -28,6 +34,8 @@ def worker_results(calls: Iterable[Any], jobs: int) -> Iterator[Iterator[Any]]:
     """The results of joblib ``delayed`` calls, in the order they finish, computed on
     ``jobs`` worker processes. A worker that dies raises WorkerDied; leaving the
     block early stops the workers."""
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)  # before joblib starts the tracker
     finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
 
     def results() -> Iterator[Any]:
