@@ -78,3 +78,15 @@ def write_data_file(
         fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
     record = FileRecord(rel, len(features), tree_size(final), sha256_path(final))
     return ShardResult(record, count_labels(arrays, n_classes), BinStats.of(features))
+
+
+def label_counts(results: Sequence[ShardResult], classes: Sequence[str]) -> dict[str, Any]:
+    """Per-class example counts (and active frames, for events) summed over the files."""
+    totals: dict[str, Any] = {}
+    for result in results:
+        for name, values in result.counts.items():
+            totals[name] = totals.get(name, 0) + np.asarray(values)
+    return {
+        name: dict(zip(classes, np.asarray(values).tolist(), strict=True))
+        for name, values in totals.items()
+    }

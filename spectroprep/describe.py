@@ -7,8 +7,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .config import Config
 from .features import feature_shape
@@ -79,7 +77,7 @@ def describe(
     config: Config,
     labels: LabelSet,
     targets: Targets,
-    counts: Mapping[str, np.ndarray],
+    counts: Mapping[str, dict[str, int]],
     stats: BinStats,
     sources: Sequence[Source],
     rejected: Sequence[tuple[str, str]],
@@ -88,15 +86,12 @@ def describe(
     audio_root: Path,
     metadata: Metadata,
 ) -> dict[str, Any]:
-    """The content of dataset.json; ``counts``: per-class label counts (Targets.count);
+    """The content of dataset.json; ``counts``: label counts by class name
+    (``datafile.label_counts``);
     ``stats``: the features' statistics per frequency bin; ``sources``: the inputs
     built from; ``rejected``: (name, reason) of every input that gave no example;
     ``audio_root``: the folder the sources' names are relative to (``verify
     --recompute`` finds them there); ``metadata``: the manifest's extra columns."""
-    per_class = {
-        name: dict(zip(labels.classes, np.asarray(values).tolist(), strict=True))
-        for name, values in counts.items()
-    }
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     return {
         "format": FORMAT_NAME,
@@ -113,8 +108,8 @@ def describe(
             "files": len(records),
             "sources": sum(1 for s in sources if s.windows),
             "rejected": len(rejected),
-            "per_class": per_class.get("per_class", {}),
-            **({"active_frames": per_class["active_frames"]} if targets.has_frames else {}),
+            "per_class": counts.get("per_class", {}),
+            **({"active_frames": counts["active_frames"]} if targets.has_frames else {}),
         },
         "statistics": stats.to_dict(),
         "files": [r.to_dict() for r in records],

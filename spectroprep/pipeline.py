@@ -14,10 +14,9 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from .config import Config, load_config
-from .datafile import ShardResult, shard_attrs
+from .datafile import ShardResult, label_counts, shard_attrs
 from .describe import describe, manifest_rows, rejected_rows
 from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
 from .headers import Problem, problem_lines, read_sources, rejected_reason
@@ -268,7 +267,7 @@ def _write_description(
         config,
         built.labels,
         built.targets,
-        _sum_counts(built.results),
+        label_counts(built.results, built.labels.classes),
         merge_all(r.stats for r in built.results),
         built.sources,
         rejected,
@@ -278,12 +277,3 @@ def _write_description(
         metadata,
     )
     write_json(out / DATASET_JSON, info)
-
-
-def _sum_counts(results: Sequence[ShardResult]) -> dict[str, Any]:
-    """Label counts per class, summed over all shards."""
-    counts: dict[str, Any] = {}
-    for result in results:
-        for name, values in result.counts.items():
-            counts[name] = counts.get(name, 0) + values
-    return counts

@@ -19,7 +19,14 @@ from typing import Any
 
 from ..config import Config
 from ..errors import BuildInterrupted, DatasetError, InputError
-from ..layout import DATASET_JSON, FileRecord, read_dataset_json, remove_path, tree_size
+from ..layout import (
+    DATASET_JSON,
+    FileRecord,
+    label_arrays,
+    read_dataset_json,
+    remove_path,
+    tree_size,
+)
 from ..output import output_folder
 from ..storage import get_format
 from .options import new_config
@@ -56,11 +63,7 @@ def _source_files(src: Path) -> tuple[dict[str, Any], Config, SourceFiles]:
         if size != record.bytes:
             found = "missing" if size is None else f"{size} bytes, dataset.json says {record.bytes}"
             raise DatasetError(f"{path}: {found} (run spectroprep verify)")
-    kind = info["labels"]["kind"]
-    arrays = (
-        *(("labels",) if kind != "none" else ()),
-        *(("frame_targets",) if kind == "events" else ()),
-    )
+    arrays = label_arrays(info["labels"]["kind"])
     bins, frames = info["features"]["shape"]
     shape = (int(bins), int(frames))
     n_classes = len(info["labels"]["classes"])

@@ -8,11 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import __version__
 from ..config import Config
-from ..datafile import ShardResult
+from ..datafile import ShardResult, label_counts
 from ..layout import DATASET_JSON
 from ..manifest import describe_columns
 from ..stats import BinStats
@@ -21,18 +19,6 @@ from ..stats import BinStats
 def fingerprint(root: Path) -> str:
     """sha256 of a dataset's dataset.json, which holds every data file's sha256."""
     return hashlib.sha256((root / DATASET_JSON).read_bytes()).hexdigest()
-
-
-def label_counts(results: Sequence[ShardResult], classes: Sequence[str]) -> dict[str, Any]:
-    """Per-class example counts (and active frames, for events) summed over the files."""
-    totals: dict[str, Any] = {}
-    for result in results:
-        for name, values in result.counts.items():
-            totals[name] = totals.get(name, 0) + np.asarray(values)
-    return {
-        name: dict(zip(classes, np.asarray(values).tolist(), strict=True))
-        for name, values in totals.items()
-    }
 
 
 def describe_derived(

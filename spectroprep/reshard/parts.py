@@ -2,8 +2,9 @@
 gathered from the source dataset's files (each file's rows read in ascending order
 as contiguous runs), converted to the new dtype and written with their labels.
 
-A worker holds one output file's examples at a time, so memory is bounded by
-the file size times the number of workers, whatever the size of the source.
+A worker works on one output file at a time (its examples, the runs read and a
+converted copy: two to three files' worth), so memory is bounded by the file size
+times the number of workers, whatever the size of the source.
 """
 
 from __future__ import annotations
@@ -60,16 +61,14 @@ def _gather(task: PartTask, src: SourceFiles, reader: Reader) -> tuple[np.ndarra
         path = src.root / src.files[file].path
         try:
             features[where] = reader.read(file, rows)
-            if "labels" in src.arrays:
-                labels = reader.labels(file)[rows]
-                if "labels" not in arrays:
-                    arrays["labels"] = np.empty((n, *labels.shape[1:]), dtype=labels.dtype)
-                arrays["labels"][where] = labels
-            if "frame_targets" in src.arrays:
-                frames = reader.read(file, rows, "frame_targets")
-                if "frame_targets" not in arrays:
-                    arrays["frame_targets"] = np.empty((n, *frames.shape[1:]), dtype=np.uint8)
-                arrays["frame_targets"][where] = frames
+            for name in src.arrays:
+                if name == "labels":
+                    values = reader.labels(file)[rows]
+                else:
+                    values = reader.read(file, rows, name)
+                if name not in arrays:
+                    arrays[name] = np.empty((n, *values.shape[1:]), dtype=values.dtype)
+                arrays[name][where] = values
         except (OSError, ValueError, KeyError) as exc:
             reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
             raise DatasetError(

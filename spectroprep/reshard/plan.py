@@ -93,19 +93,16 @@ def plan(
     if request is None:
         order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
         return Planned([None], [order], None)
-    if request.column is not None:
-        names, split_of = _column_split(table, request.column)
-        group = table.column(request.column)
-    else:
-        assert request.ratios is not None
-        names = list(request.ratios)
-        group = table.column(request.group_by)
+    group = table.column(request.column or request.group_by)
     n_groups = len(group.values)
     counts = class_counts(group.codes, n_groups, src, labels)
-    if request.column is None:
+    if request.column is not None:
+        names, split_of = _column_split(table, request.column)
+    else:
+        assert request.ratios is not None  # a split by ratios when not by column
         if request.stratify and counts is None:
             raise ConfigError("--stratify needs a labelled dataset (this one has no labels)")
-        assert request.ratios is not None  # a split by ratios when not by column
+        names = list(request.ratios)
         sizes = np.bincount(group.codes, minlength=n_groups)
         ratios = list(request.ratios.values())
         by_group = assign_groups(sizes, ratios, seed, counts if request.stratify else None)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError, DatasetError
-from ..layout import DATASET_JSON, FileRecord, read_dataset_json
+from ..layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
 from ..manifest import MANIFEST_COLUMNS
 from ..storage import Format, get_format
 from .report import Log
@@ -59,12 +59,9 @@ class Dataset:
         """Shape of the frame targets of ``n`` examples (events): (n, frames, classes)."""
         return (n, self.shape[1], len(self.classes))
 
-    def arrays(self) -> list[str]:
+    def arrays(self) -> tuple[str, ...]:
         """The label arrays each data file holds: "labels", "frame_targets"."""
-        return [
-            *(["labels"] if self.kind != "none" else []),
-            *(["frame_targets"] if self.kind == "events" else []),
-        ]
+        return label_arrays(self.kind)
 
 
 def _strip(message: str, *prefixes: Path) -> str:
