@@ -12,15 +12,33 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-from .config import Config, load_config  # noqa: E402
-from .errors import SpectroprepError  # noqa: E402
-from .pipeline import build  # noqa: E402
-from .reader import Dataset, open_dataset  # noqa: E402
-from .reshard import shard  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+if TYPE_CHECKING:
+    from .config import Config, load_config
+    from .errors import SpectroprepError
+    from .pipeline import build
+    from .reader import Dataset, open_dataset
+    from .reshard import shard
+    from .sampler import ShardSampler
+
+# imported on first use, so that reading a dataset (in every data-loader worker)
+# does not pay for the build's modules (scipy.signal alone takes about a second)
+_LAZY = {
+    "Config": "config",
+    "load_config": "config",
+    "SpectroprepError": "errors",
+    "build": "pipeline",
+    "Dataset": "reader",
+    "open_dataset": "reader",
+    "shard": "reshard",
+    "ShardSampler": "sampler",
+}
 
 __all__ = [
     "Config",
     "Dataset",
+    "ShardSampler",
     "SpectroprepError",
     "__version__",
     "build",
@@ -28,3 +46,13 @@ __all__ = [
     "open_dataset",
     "shard",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'spectroprep' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value

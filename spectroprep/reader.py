@@ -1,4 +1,4 @@
-"""Reading a built dataset: random examples and batches, for both formats.
+"""Reading a built dataset: random examples, batches and training epochs.
 
 A Dataset holds no open file until it reads, opens files once per process, and
 pickles without handles, so it can be handed to multi-process data loaders.
@@ -14,13 +14,19 @@ from typing import Any
 import numpy as np
 
 from .config import Config
+from .epochs import epoch_order, run_length, window_batches
 from .errors import DatasetError
 from .layout import FileRecord, check_inside, read_dataset_json
+from .manifest_table import ManifestTable, read_table
+from .prefetch import prefetched
 from .stats import normalizer
 from .storage import get_format
 
 TARGETS = ("labels", "frames")
 NORMALIZE = ("bins", "global")  # or True (bins) / False
+SHUFFLE_WINDOW = 1024  # examples shuffled together by batches(): ~100 MB at (257, 101) float32
+
+Batch = tuple[np.ndarray, np.ndarray | None]
 
 
 def file_runs(
@@ -37,6 +43,9 @@ def file_runs(
         yield int(files[group[0]]), group, rows[group]
 
 
+_FIRST = np.zeros(1, dtype=np.int64)
+
+
 class Dataset:
     """A spectroprep dataset on disk: ``len(ds)``, ``ds[i]``, ``ds.get_batch(indices)``.
 
@@ -47,10 +56,18 @@ class Dataset:
     ``normalize=True`` (or ``"bins"``) returns float32 features standardised
     with the dataset's per-frequency-bin mean and std; ``"global"`` with its
     overall mean and std (both from dataset.json's "statistics").
+
+    Uncompressed HDF5 features are read straight from their chunks' file offsets;
+    ``verify_checksums=True`` reads them through HDF5 instead, which checks each
+    chunk's checksum on every read, at a fraction of the speed.
     """
 
     def __init__(
-        self, path: str | Path, targets: str = "labels", normalize: bool | str = False
+        self,
+        path: str | Path,
+        targets: str = "labels",
+        normalize: bool | str = False,
+        verify_checksums: bool = False,
     ) -> None:
         self.path = Path(path)
         self.info: dict[str, Any] = read_dataset_json(self.path)
@@ -61,8 +78,9 @@ class Dataset:
         self._starts = np.r_[0, np.cumsum([f.examples for f in self.files])].astype(np.int64)
         self._first_rows = self._starts.tolist()
         fmt = get_format(self.config.storage.format)
-        self._reader = fmt.Reader(self.path, self.files, self.config.storage)
+        self._reader = fmt.Reader(self.path, self.files, self.config.storage, verify_checksums)
         self._labels: np.ndarray | None = None
+        self._manifest: ManifestTable | None = None
         if targets not in TARGETS:
             raise ValueError(f"targets must be one of {', '.join(TARGETS)}, not {targets!r}")
         if targets == "frames" and self.label_kind != "events":
@@ -129,6 +147,20 @@ class Dataset:
             self._labels = np.concatenate([self._reader.labels(i) for i in range(len(self.files))])
         return self._labels
 
+    @property
+    def manifest(self) -> ManifestTable:
+        """manifest.csv as arrays (text columns as codes into their distinct values),
+        loaded on first use."""
+        if self._manifest is None:
+            self._manifest = read_table(self.path, self.info)
+        return self._manifest
+
+    @property
+    def example_bytes(self) -> int:
+        """Bytes of one stored example's features."""
+        bins, frames = self.shape
+        return bins * frames * np.dtype(self.info["features"]["dtype"]).itemsize
+
     def __len__(self) -> int:
         return int(self._starts[-1])
 
@@ -156,9 +188,9 @@ class Dataset:
         if self.targets == "frames":
             frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
         for file, where, rows in file_runs(self._starts, idx):
-            out[where] = self._reader.read(file, rows)
+            self._reader.read_into(file, rows, out, where)
             if frames is not None:
-                frames[where] = self._reader.read(file, rows, "frame_targets")
+                self._reader.read_into(file, rows, frames, where, "frame_targets")
         out = self._normalized(out)
         if frames is not None:
             return out, frames
@@ -174,11 +206,48 @@ class Dataset:
         i = int(index) % n
         file = bisect.bisect_right(self._first_rows, i) - 1  # lean path: no numpy set-up
         row = np.array([i - self._first_rows[file]])
-        x = self._normalized(self._reader.read(file, row)[0])
+        x = np.empty((1, *self.shape), dtype=self.info["features"]["dtype"])
+        self._reader.read_into(file, row, x, _FIRST)
+        x = self._normalized(x[0])
         if self.targets == "frames":
             return x, self._reader.read(file, row, "frame_targets")[0]
         labels = self.labels
         return x, None if labels is None else labels[i]
+
+    def batches(
+        self,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int | None = None,
+        epoch: int = 0,
+        drop_last: bool = False,
+        prefetch: int = 2,
+        shuffle_window: int = SHUFFLE_WINDOW,
+        shards: list[int] | None = None,
+    ) -> Iterator[Batch]:
+        """One epoch of (X, y) batches, every example exactly once (of ``shards``,
+        data file indices, when given; see ShardSampler).
+
+        With ``shuffle`` the order is chunk-aware: runs of a few chunks are
+        shuffled, and examples are shuffled within windows of ``shuffle_window``
+        examples, each read at once. The order depends only on ``seed`` and
+        ``epoch`` (a random one when ``seed`` is None). ``prefetch`` batches are
+        read ahead in a background thread (0: read in the caller).
+        """
+        if batch_size < 1 or shuffle_window < 1 or prefetch < 0:
+            raise ValueError(
+                "batch_size and shuffle_window must be at least 1 and prefetch at least 0, "
+                f"not {batch_size}, {shuffle_window} and {prefetch}"
+            )
+        files = range(len(self.files)) if shards is None else shards
+        if not all(isinstance(f, int | np.integer) and 0 <= f < len(self.files) for f in files):
+            raise IndexError(f"shards must be data file indices below {len(self.files)}")
+        storage = self.config.storage
+        run = run_length(storage.chunk_examples if storage.format == "hdf5" else 1)
+        rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
+        order, ends = epoch_order(self._starts, files, run, shuffle_window, rng)
+        batches = window_batches(self, order, ends, batch_size, drop_last)
+        return prefetched(batches, prefetch) if prefetch else batches
 
     def close(self) -> None:
         """Close any open files (they reopen on the next read)."""
@@ -198,9 +267,13 @@ class Dataset:
 
 
 def open_dataset(
-    path: str | Path, targets: str = "labels", normalize: bool | str = False
+    path: str | Path,
+    targets: str = "labels",
+    normalize: bool | str = False,
+    verify_checksums: bool = False,
 ) -> Dataset:
     """Open a complete dataset (one with dataset.json) for reading; ``targets="frames"``
     pairs each example with its frame targets instead of its label; ``normalize``
-    standardises the features with the dataset's statistics (see Dataset)."""
-    return Dataset(path, targets, normalize)
+    standardises the features with the dataset's statistics; ``verify_checksums``
+    checks HDF5 chunk checksums on every read (see Dataset)."""
+    return Dataset(path, targets, normalize, verify_checksums)

@@ -27,13 +27,13 @@ from ..layout import (
     remove_path,
     tree_size,
 )
+from ..manifest_table import read_table
 from ..output import output_folder
 from ..storage import get_format
 from .options import new_config
 from .parts import SourceFiles
 from .plan import SplitRequest, plan
 from .split import parse_ratios
-from .table import read_table
 from .write import Job
 
 __all__ = ["Sharded", "shard"]
@@ -145,7 +145,9 @@ def shard(
         dtype=dtype,
     )
     table = read_table(src, info)
-    reader = get_format(src_config.storage.format).Reader(src, list(files.files), files.storage)
+    reader = get_format(src_config.storage.format).Reader(
+        src, list(files.files), files.storage, verify_checksums=True
+    )
     try:
         planned = plan(
             table, files, reader.labels, request, shuffle, seed, info["labels"]["classes"]

@@ -83,7 +83,7 @@ def write_part(
     """Gather and write one data file; returns its dataset folder and its result."""
     leave_interrupts_to_the_parent()
     fmt = get_format(src.storage.format)
-    reader = fmt.Reader(src.root, list(src.files), src.storage)
+    reader = fmt.Reader(src.root, list(src.files), src.storage, verify_checksums=True)
     try:
         features, arrays = _gather(task, src, reader)
     finally:

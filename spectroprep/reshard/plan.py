@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..manifest_table import ManifestTable
 from ..naming import natural_sorted
 from .parts import SourceFiles
 from .split import achieved_shares, assign_groups, check_split_name
-from .table import ManifestTable
 
 
 @dataclass(frozen=True)

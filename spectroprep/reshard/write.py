@@ -17,6 +17,7 @@ from ..config import Config
 from ..datafile import ShardResult, shard_attrs
 from ..layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
 from ..manifest import ORIGIN_ID, write_manifest
+from ..manifest_table import ManifestTable
 from ..naming import natural_key
 from ..stats import merge_all
 from ..storage import get_format
@@ -24,7 +25,6 @@ from ..workers import worker_results
 from .describe import describe_derived
 from .parts import PartTask, SourceFiles, write_part
 from .plan import Planned, SplitRequest
-from .table import ManifestTable
 
 
 @dataclass(frozen=True)

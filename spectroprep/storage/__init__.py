@@ -22,11 +22,28 @@ from . import hdf5, npy
 class Reader(Protocol):
     """Reads rows of the data files of one dataset, opening files lazily."""
 
-    def __init__(self, root: Path, files: list[FileRecord], storage: StorageConfig) -> None: ...
+    def __init__(
+        self,
+        root: Path,
+        files: list[FileRecord],
+        storage: StorageConfig,
+        verify_checksums: bool = False,
+    ) -> None: ...
 
     def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
         """Ascending ``rows`` of data file ``file``: features (len(rows), F, T), or
         with ``name="frame_targets"`` frame targets (len(rows), T, C)."""
+        ...
+
+    def read_into(
+        self,
+        file: int,
+        rows: np.ndarray,
+        out: np.ndarray,
+        where: np.ndarray,
+        name: str = "features",
+    ) -> None:
+        """Put row ``rows[k]`` (ascending) of data file ``file`` into ``out[where[k]]``."""
         ...
 
     def labels(self, file: int) -> np.ndarray:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ import h5py
 import numpy as np
 
 from ..config import StorageConfig
-from ..errors import ConfigError
-from ..layout import FileRecord
+from .codecs import compression_options
+from .hdf5_read import Reader as Reader
 
-_MAX_OPEN = 64  # open shard handles kept per process
 OWNED = re.compile(r"shards(/shard-\d+\.h5)?")  # what this format writes
 
 
@@ -38,39 +36,6 @@ def file_name(index: int) -> str:
 def example_path(file: str, row: int, example_id: int) -> str:
     """Manifest path of an example: its shard."""
     return file
-
-
-def _load_blosc2_filters() -> Any:
-    # Blosc2's own threads halve write speed on small chunks in worker processes
-    # (PERFORMANCE.md); one thread per process is enough.
-    os.environ.setdefault("BLOSC_NTHREADS", "1")
-    try:
-        import hdf5plugin
-    except ImportError:
-        raise ConfigError(
-            "Blosc2 compression needs hdf5plugin: pip install 'spectroprep[blosc2]'"
-        ) from None
-    return hdf5plugin
-
-
-def compression_options(storage: StorageConfig) -> dict[str, Any]:
-    """h5py ``create_dataset`` keywords for the configured codec."""
-    codec, _, level = storage.compression.partition(":")
-    if codec == "none":
-        return {}
-    if codec == "lzf":
-        return {"compression": "lzf", "shuffle": storage.shuffle}
-    if codec == "gzip":
-        return {
-            "compression": "gzip",
-            "compression_opts": int(level or 4),
-            "shuffle": storage.shuffle,
-        }
-    plugin = _load_blosc2_filters()
-    shuffle = plugin.Blosc2.SHUFFLE if storage.shuffle else plugin.Blosc2.NOFILTER
-    cname = codec.removeprefix("blosc2-")
-    clevel = int(level) if level else (1 if cname == "zstd" else 5)
-    return dict(plugin.Blosc2(cname=cname, clevel=clevel, filters=shuffle))
 
 
 def write(
@@ -175,60 +140,3 @@ class _GuardedFile(io.RawIOBase):
             super().close()
         if self._error is not None:
             raise self._error
-
-
-class Reader:
-    """Reads rows of a dataset's shards; files open lazily, once per process."""
-
-    def __init__(self, root: Path, files: list[FileRecord], storage: StorageConfig) -> None:
-        self._paths = [root / f.path for f in files]
-        if storage.compression.startswith("blosc2"):
-            _load_blosc2_filters()
-        # each open file's datasets by name: looking one up costs more than a read
-        self._open: OrderedDict[int, dict[str, h5py.Dataset]] = OrderedDict()
-        self._pid = os.getpid()
-
-    def _dataset(self, file: int, name: str) -> h5py.Dataset:
-        if self._pid != os.getpid():
-            # inherited through fork: never share HDF5 handles between processes
-            self._open = OrderedDict()
-            self._pid = os.getpid()
-        datasets = self._open.get(file)
-        if datasets is None:
-            h5 = h5py.File(self._paths[file], "r")
-            datasets = self._open[file] = {"features": h5["features"]}
-            if len(self._open) > _MAX_OPEN:
-                _close(self._open.popitem(last=False)[1])
-        else:
-            self._open.move_to_end(file)
-        ds = datasets.get(name)
-        if ds is None:
-            ds = datasets[name] = datasets["features"].file[name]
-        return ds
-
-    def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
-        """Rows ``rows`` (ascending) of /features, or of /frame_targets, read as
-        contiguous runs (no fancy indexing)."""
-        ds = self._dataset(file, name)
-        if len(rows) == 1:
-            return ds[rows[0] : rows[0] + 1]
-        out = np.empty((len(rows), *ds.shape[1:]), dtype=ds.dtype)
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
-            out[lo:hi] = ds[rows[lo] : rows[hi - 1] + 1]
-        return out
-
-    def labels(self, file: int) -> np.ndarray:
-        return np.asarray(self._dataset(file, "labels")[()])
-
-    def close(self) -> None:
-        for datasets in self._open.values():
-            _close(datasets)
-        self._open.clear()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_open": OrderedDict(), "_pid": None}
-
-
-def _close(datasets: dict[str, h5py.Dataset]) -> None:
-    datasets["features"].file.close()

@@ -56,9 +56,15 @@ def _save(path: Path, array: np.ndarray) -> None:
 
 
 class Reader:
-    """Reads examples of a dataset's npy blocks."""
+    """Reads examples of a dataset's npy blocks (which carry no checksums)."""
 
-    def __init__(self, root: Path, files: list[FileRecord], storage: StorageConfig) -> None:
+    def __init__(
+        self,
+        root: Path,
+        files: list[FileRecord],
+        storage: StorageConfig,
+        verify_checksums: bool = False,
+    ) -> None:
         self._root = root
         self._files = [f.path for f in files]
         counts = np.array([f.examples for f in files], dtype=np.int64)
@@ -77,6 +83,24 @@ class Reader:
         return np.stack(
             [self._load(self._root / example_path(block, int(r), first + int(r))) for r in rows]
         )
+
+    def read_into(
+        self,
+        file: int,
+        rows: np.ndarray,
+        out: np.ndarray,
+        where: np.ndarray,
+        name: str = "features",
+    ) -> None:
+        """Put example ``rows[k]`` of a block (or its row of another array) into
+        ``out[where[k]]``."""
+        if name != "features":
+            out[where] = self.read(file, rows, name)
+            return
+        block = self._files[file]
+        first = int(self._first_ids[file])
+        for row, slot in zip(rows.tolist(), where.tolist(), strict=True):
+            out[slot] = self._load(self._root / example_path(block, row, first + row))
 
     def labels(self, file: int) -> np.ndarray:
         return self._load(self._root / self._files[file] / "labels.npy")

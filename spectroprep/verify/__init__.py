@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..storage.hdf5 import compression_options
+from ..storage.codecs import compression_options
 from .dataset import Dataset, load_dataset
 from .files import check_files, check_unlisted
 from .hdf5 import check_shard

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config import StorageConfig
 from ..layout import FORMAT_NAME, FORMAT_VERSION
-from ..storage.hdf5 import compression_options
+from ..storage.codecs import compression_options
 from .dataset import Dataset
 from .report import Log, Tally
 from .values import Totals, check_frames, check_labels, non_finite

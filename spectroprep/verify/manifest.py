@@ -42,7 +42,9 @@ class _StoredLabels:
             try:
                 if self._reader is None:
                     ds = self._ds
-                    self._reader = ds.fmt.Reader(ds.root, ds.files, ds.config.storage)
+                    self._reader = ds.fmt.Reader(
+                        ds.root, ds.files, ds.config.storage, verify_checksums=True
+                    )
                 self._labels = self._reader.labels(file)
             except (OSError, ValueError, KeyError):
                 self._usable.discard(file)

@@ -37,7 +37,7 @@ def recompute_examples(ds: Dataset, picked: dict[int, tuple[str, float]], log: L
         )
         return
     try:
-        reader = ds.fmt.Reader(ds.root, ds.files, ds.config.storage)
+        reader = ds.fmt.Reader(ds.root, ds.files, ds.config.storage, verify_checksums=True)
     except ConfigError:
         return  # the shards' codec is missing, already a problem
     try:

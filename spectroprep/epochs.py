@@ -1,0 +1,74 @@
+"""The order of one training epoch, and its batches read a window at a time.
+
+Shuffling is chunk-aware: each data file is cut into runs of a few chunks
+(``run_length``), the runs are shuffled, consecutive runs are grouped into
+windows of about ``window`` examples, and the examples are shuffled within each
+window. A window is read in one ``get_batch`` call, whose reads then are whole
+runs, in file order, while every batch mixes examples from many places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .reader import Batch, Dataset
+
+MIN_RUN = 16  # examples read as one run when shuffling: near sequential speed
+
+
+def run_length(chunk_rows: int) -> int:
+    """Examples per shuffled run: whole chunks, at least MIN_RUN examples."""
+    return chunk_rows * -(-MIN_RUN // chunk_rows)
+
+
+def epoch_order(
+    starts: np.ndarray,
+    files: Sequence[int],
+    run: int,
+    window: int,
+    rng: np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of every example of ``files`` in epoch order, and the end of
+    each read window in that order. ``starts``: each file's first position, then
+    the total. ``rng=None`` keeps file order (no shuffle)."""
+    first = [np.arange(starts[f], starts[f + 1], run, dtype=np.int64) for f in files]
+    last = [np.minimum(s + run, starts[f + 1]) for s, f in zip(first, files, strict=True)]
+    run_starts = np.concatenate(first) if first else np.zeros(0, np.int64)
+    run_stops = np.concatenate(last) if last else np.zeros(0, np.int64)
+    if rng is not None:
+        pick = rng.permutation(len(run_starts))
+        run_starts, run_stops = run_starts[pick], run_stops[pick]
+    lengths = run_stops - run_starts
+    total = int(lengths.sum())
+    before = np.cumsum(lengths) - lengths
+    positions = np.arange(total, dtype=np.int64) + np.repeat(run_starts - before, lengths)
+    runs_per_window = max(1, window // run)
+    window_of = np.repeat(np.arange(len(lengths)) // runs_per_window, lengths)
+    if rng is not None:
+        positions = positions[np.lexsort((rng.random(total), window_of))]
+    ends = np.r_[np.flatnonzero(np.diff(window_of)) + 1, total].astype(np.int64)
+    return positions, ends[ends > 0]
+
+
+def window_batches(
+    dataset: Dataset,
+    order: np.ndarray,
+    ends: np.ndarray,
+    batch_size: int,
+    drop_last: bool,
+) -> Iterator[Batch]:
+    """Batches of ``order``: each window is read at once (its end moved back to a
+    batch boundary) and handed out as batch views."""
+    total = len(order)
+    last = total - total % batch_size if drop_last else total
+    cuts = np.unique(np.r_[ends // batch_size * batch_size, last])
+    lo = 0
+    for hi in cuts[(cuts > 0) & (cuts <= last)].tolist():
+        x, y = dataset.get_batch(order[lo:hi])
+        for b in range(0, hi - lo, batch_size):
+            yield x[b : b + batch_size], None if y is None else y[b : b + batch_size]
+        lo = hi

@@ -1,0 +1,76 @@
+"""Whole shards for each reader of a multi-process or multi-rank training loop.
+
+Every worker process of every rank reads a disjoint set of whole data files, so
+each reads its own files in long runs and, over all readers, every example is
+read exactly once per epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .reader import Batch, Dataset
+
+
+def split_files(counts: Sequence[int], parts: int) -> list[list[int]]:
+    """Data file indices for each of ``parts`` readers: whole files, largest first
+    to the reader with the fewest examples so far (ties to the lowest part), each
+    part's files in file order. The same counts always give the same split."""
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, not {parts}")
+    load = [0] * parts
+    owned: list[list[int]] = [[] for _ in range(parts)]
+    for file in sorted(range(len(counts)), key=lambda f: (-counts[f], f)):
+        part = min(range(parts), key=lambda p: (load[p], p))
+        owned[part].append(file)
+        load[part] += counts[file]
+    return [sorted(files) for files in owned]
+
+
+class ShardSampler:
+    """The shards that one reader owns: worker ``worker`` of ``num_workers`` in
+    rank ``rank`` of ``world_size`` (DDP); ``batches()`` reads them.
+
+    With fewer shards than readers some readers get none; re-shard with a smaller
+    ``--shard-size`` to use them all.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        rank: int = 0,
+        world_size: int = 1,
+        worker: int = 0,
+        num_workers: int = 1,
+    ) -> None:
+        if not (0 <= rank < world_size and 0 <= worker < num_workers):
+            raise ValueError(
+                f"need 0 <= rank < world_size and 0 <= worker < num_workers, got rank {rank} "
+                f"of {world_size} and worker {worker} of {num_workers}"
+            )
+        self.dataset = dataset
+        self.part = rank * num_workers + worker
+        self.parts = world_size * num_workers
+        counts = [f.examples for f in dataset.files]
+        self.shards = split_files(counts, self.parts)[self.part]
+        self.examples = sum(counts[f] for f in self.shards)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch the next iteration shuffles for (as DistributedSampler does)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.examples
+
+    def batches(self, batch_size: int = 64, **options: Any) -> Iterator[Batch]:
+        """``dataset.batches`` over this reader's shards only, for ``self.epoch``."""
+        return self.dataset.batches(batch_size, epoch=self.epoch, shards=self.shards, **options)
+
+    def __repr__(self) -> str:
+        return (
+            f"ShardSampler(part {self.part} of {self.parts}: {len(self.shards)} shards, "
+            f"{self.examples} examples)"
+        )
