@@ -234,20 +234,43 @@ class Dataset:
         ``epoch`` (a random one when ``seed`` is None). ``prefetch`` batches are
         read ahead in a background thread (0: read in the caller).
         """
-        if batch_size < 1 or shuffle_window < 1 or prefetch < 0:
+        if batch_size < 1 or prefetch < 0:
             raise ValueError(
-                "batch_size and shuffle_window must be at least 1 and prefetch at least 0, "
-                f"not {batch_size}, {shuffle_window} and {prefetch}"
+                f"batch_size must be at least 1 and prefetch at least 0, not {batch_size} "
+                f"and {prefetch}"
             )
+        order, ends = self._epoch(shuffle, seed, epoch, shuffle_window, shards)
+        batches = window_batches(self, order, ends, batch_size, drop_last)
+        return prefetched(batches, prefetch) if prefetch else batches
+
+    def epoch_order(
+        self,
+        shuffle: bool = True,
+        seed: int | None = None,
+        epoch: int = 0,
+        shuffle_window: int = SHUFFLE_WINDOW,
+        shards: list[int] | None = None,
+    ) -> np.ndarray:
+        """The example positions ``batches()`` reads for these arguments, in order."""
+        return self._epoch(shuffle, seed, epoch, shuffle_window, shards)[0]
+
+    def _epoch(
+        self,
+        shuffle: bool,
+        seed: int | None,
+        epoch: int,
+        shuffle_window: int,
+        shards: list[int] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if shuffle_window < 1:
+            raise ValueError(f"shuffle_window must be at least 1, not {shuffle_window}")
         files = range(len(self.files)) if shards is None else shards
         if not all(isinstance(f, int | np.integer) and 0 <= f < len(self.files) for f in files):
             raise IndexError(f"shards must be data file indices below {len(self.files)}")
         storage = self.config.storage
         run = run_length(storage.chunk_examples if storage.format == "hdf5" else 1)
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
-        order, ends = epoch_order(self._starts, files, run, shuffle_window, rng)
-        batches = window_batches(self, order, ends, batch_size, drop_last)
-        return prefetched(batches, prefetch) if prefetch else batches
+        return epoch_order(self._starts, files, run, shuffle_window, rng)
 
     def close(self) -> None:
         """Close any open files (they reopen on the next read)."""

@@ -157,3 +157,32 @@ def corpus(tmp_path: Path) -> Path:
     write_audio(root / "cat" / "clip3.wav", 1.0, 8000, seed=5)
     write_audio(root / "cat" / "clip20.wav", 2.0, 44100, seed=6, subtype="FLOAT")
     return root
+
+
+# 0.1 s windows: ~110 small examples from 11.3 s of audio, in many shards
+SMALL = ["segment.length=0.1", "segment.hop=0.1", "storage.shard_examples=13"]
+
+
+@pytest.fixture(scope="session")
+def small_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six WAV files in two class folders, shared by the tests that only read."""
+    root = tmp_path_factory.mktemp("small") / "audio"
+    for k, seconds in enumerate([2.5, 1.2, 0.6, 3.0, 1.0, 3.0]):
+        write_audio(root / ("cat" if k % 2 else "dog") / f"clip{k}.wav", seconds, 16000, seed=k)
+    return root
+
+
+def build_small(audio: Path, name: str, *overrides: str, format: str = "hdf5") -> Path:
+    """A dataset of ``small_audio`` in 0.1 s windows, 13 examples per shard, built
+    once per name (beside the audio)."""
+    out = audio.parent / name
+    if (out / "dataset.json").exists():
+        return out
+    return spectroprep.build(
+        audio,
+        out,
+        labels_from_folders=True,
+        format=format,
+        jobs=1,
+        overrides=[*SMALL, *overrides],
+    )

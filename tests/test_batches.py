@@ -6,7 +6,7 @@ import threading
 import h5py
 import numpy as np
 import pytest
-from conftest import write_audio
+from conftest import build_small
 
 import spectroprep
 from spectroprep import ShardSampler
@@ -14,40 +14,18 @@ from spectroprep.epochs import epoch_order, run_length
 from spectroprep.prefetch import prefetched
 from spectroprep.sampler import split_files
 
-# 0.1 s windows: ~110 small examples from 11.3 s of audio, in many shards
-SMALL = ["segment.length=0.1", "segment.hop=0.1", "storage.shard_examples=13"]
-
 
 @pytest.fixture(scope="module")
-def audio(tmp_path_factory):
-    root = tmp_path_factory.mktemp("batches") / "audio"
-    for k, seconds in enumerate([2.5, 1.2, 0.6, 3.0, 1.0, 3.0]):
-        write_audio(root / ("cat" if k % 2 else "dog") / f"clip{k}.wav", seconds, 16000, seed=k)
-    return root
-
-
-def _build(audio, name, *overrides, format="hdf5"):
-    return spectroprep.build(
-        audio,
-        audio.parent / name,
-        labels_from_folders=True,
-        format=format,
-        jobs=1,
-        overrides=[*SMALL, *overrides],
-    )
-
-
-@pytest.fixture(scope="module")
-def datasets(audio):
+def datasets(small_audio):
     """One dataset per storage layout, all of the same examples."""
     return {
-        "hdf5": _build(audio, "plain"),
-        "hdf5 chunk 4 lzf": _build(
-            audio, "lzf", "storage.chunk_examples=4", "storage.compression=lzf"
+        "hdf5": build_small(small_audio, "plain"),
+        "hdf5 chunk 4 lzf": build_small(
+            small_audio, "lzf", "storage.chunk_examples=4", "storage.compression=lzf"
         ),
-        "hdf5 chunk 3": _build(audio, "chunk3", "storage.chunk_examples=3"),
-        "hdf5 float16": _build(audio, "half", "storage.dtype=float16"),
-        "npy": _build(audio, "npy", "storage.block_size=7", format="npy"),
+        "hdf5 chunk 3": build_small(small_audio, "chunk3", "storage.chunk_examples=3"),
+        "hdf5 float16": build_small(small_audio, "half", "storage.dtype=float16"),
+        "npy": build_small(small_audio, "npy", "storage.block_size=7", format="npy"),
     }
 
 

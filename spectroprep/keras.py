@@ -1,0 +1,88 @@
+"""A Keras 3 adapter (an optional extra: ``pip install 'spectroprep[keras]'``).
+
+``PyDataset`` hands ``model.fit`` the batches of one epoch in chunk-aware
+shuffled order, each read with one ``get_batch`` call, in Keras's worker threads
+or processes (``workers=``, ``use_multiprocessing=``); the order moves on to a
+new shuffle at every epoch's end.
+
+Two Keras habits break "every example once per epoch" when ``workers`` > 1:
+
+* it shuffles the batch order too: call ``model.fit(..., shuffle=False)``, as
+  the order is already shuffled;
+* ``fit`` on a model that is not built yet takes one batch from its worker
+  queue to build it, and every later epoch is then off by that batch: build the
+  model first, e.g. ``model.train_on_batch(*dataset[0])``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import keras
+except ImportError:
+    raise ImportError("spectroprep.keras needs Keras 3: pip install 'spectroprep[keras]'") from None
+
+from .reader import Dataset, open_dataset
+
+
+class PyDataset(keras.utils.PyDataset):
+    """Batches ``(X (B, F, T), y)`` of a spectroprep dataset for ``model.fit``.
+
+    ``source`` is a dataset folder or an open ``spectroprep.Dataset``;
+    ``reader`` holds ``open_dataset`` options (``targets``, ``normalize``);
+    ``workers``, ``use_multiprocessing`` and ``max_queue_size`` go to Keras.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | Dataset,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int | None = None,
+        drop_last: bool = False,
+        reader: dict[str, Any] | None = None,
+        **keras_options: Any,
+    ) -> None:
+        super().__init__(**keras_options)
+        if isinstance(source, Dataset):
+            self.dataset = source
+        else:
+            self.dataset = open_dataset(source, **(reader or {}))
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+        self._in_epoch = False
+        self.order = self._order()
+
+    def _order(self) -> np.ndarray:
+        return self.dataset.epoch_order(self.shuffle, self.seed, self.epoch)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range for {len(self)} batches")
+        start = index * self.batch_size
+        return self.dataset.get_batch(self.order[start : start + self.batch_size])
+
+    def on_epoch_begin(self) -> None:
+        self._in_epoch = True
+
+    def on_epoch_end(self) -> None:
+        """Move on to the next epoch's order, if an epoch has begun: Keras also
+        calls this when ``fit`` starts, after its worker processes have already
+        read batches of the first order."""
+        if self._in_epoch:
+            self.epoch += 1
+            self.order = self._order()
+        self._in_epoch = False

@@ -1,0 +1,159 @@
+"""PyTorch adapters (an optional extra: ``pip install 'spectroprep[torch]'``).
+
+* ``ExampleDataset``: a map-style ``torch.utils.data.Dataset`` of single
+  examples. DataLoader fetches each batch with one ``get_batch`` call (through
+  ``__getitems__``); ``batch_sampler()`` gives chunk-aware shuffled batches.
+* ``BatchDataset``: an ``IterableDataset`` of whole batches (use it with
+  ``batch_size=None``). Each worker of each rank reads its own whole shards,
+  so every example is read once per epoch, in long runs.
+
+Both open the dataset lazily in each worker process; call ``set_epoch`` before
+each epoch for a new shuffle, as with ``DistributedSampler``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+    from torch.utils import data
+except ImportError:
+    raise ImportError("spectroprep.torch needs PyTorch: pip install 'spectroprep[torch]'") from None
+
+from .reader import Dataset, open_dataset
+from .sampler import ShardSampler
+
+Sample = tuple[torch.Tensor, torch.Tensor | None]
+
+
+def _dataset(source: str | Path | Dataset, options: dict[str, Any]) -> Dataset:
+    if isinstance(source, Dataset):
+        if options:
+            raise TypeError("pass reader options to open_dataset, not with a Dataset")
+        return source
+    return open_dataset(source, **options)
+
+
+def _tensor(array: np.ndarray | None) -> torch.Tensor | None:
+    return None if array is None else torch.from_numpy(np.asarray(array))
+
+
+def _rank() -> tuple[int, int]:
+    """(rank, world size) of this process in torch.distributed, or (0, 1)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class ExampleDataset(data.Dataset):
+    """One example per index: ``(features (F, T), label)`` tensors.
+
+    ``source`` is a dataset folder (opened with ``open_dataset(source, **options)``)
+    or an open ``spectroprep.Dataset``.
+    """
+
+    def __init__(self, source: str | Path | Dataset, **options: Any) -> None:
+        self.dataset = _dataset(source, options)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Sample:
+        x, y = self.dataset[int(index)]
+        return torch.from_numpy(x), None if y is None else torch.as_tensor(y)
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Sample]:
+        """A batch in one read (DataLoader calls this instead of ``__getitem__``)."""
+        x, y = self.dataset.get_batch(indices)
+        xs = torch.from_numpy(x).unbind(0)
+        if y is None:
+            return [(row, None) for row in xs]
+        return list(zip(xs, torch.from_numpy(y).unbind(0), strict=True))
+
+    def batch_sampler(
+        self, batch_size: int = 64, seed: int | None = None, drop_last: bool = False
+    ) -> EpochBatchSampler:
+        """Batches of indices in ``batches()``'s chunk-aware shuffled order, for
+        ``DataLoader(ds, batch_sampler=...)``."""
+        return EpochBatchSampler(self.dataset, batch_size, seed, drop_last)
+
+
+class EpochBatchSampler(data.Sampler[list[int]]):
+    """Index batches of one epoch in chunk-aware shuffled order; ``set_epoch`` moves on."""
+
+    def __init__(
+        self, dataset: Dataset, batch_size: int, seed: int | None, drop_last: bool
+    ) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        order = self.dataset.epoch_order(seed=self.seed, epoch=self.epoch)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield order[start : start + self.batch_size].tolist()
+
+
+class BatchDataset(data.IterableDataset):
+    """Whole ``(X (B, F, T), y)`` batches from ``Dataset.batches``; each DataLoader
+    worker (and each DDP rank) reads its own whole shards (see ShardSampler).
+
+    Use ``DataLoader(BatchDataset(path, batch_size=64), batch_size=None,
+    num_workers=2)``. A batch never mixes examples of two workers' shards, so a
+    worker's last batch of an epoch may be short (unless ``drop_last``).
+    """
+
+    def __init__(
+        self,
+        source: str | Path | Dataset,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int | None = None,
+        drop_last: bool = False,
+        prefetch: int = 2,
+        **options: Any,
+    ) -> None:
+        self.dataset = _dataset(source, options)
+        self.batch_size = batch_size
+        self.batch_options = {
+            "shuffle": shuffle,
+            "seed": seed,
+            "drop_last": drop_last,
+            "prefetch": prefetch,
+        }
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def sampler(self) -> ShardSampler:
+        """The shards this process reads: by DataLoader worker and DDP rank."""
+        worker = data.get_worker_info()
+        rank, world_size = _rank()
+        sampler = ShardSampler(
+            self.dataset,
+            rank=rank,
+            world_size=world_size,
+            worker=0 if worker is None else worker.id,
+            num_workers=1 if worker is None else worker.num_workers,
+        )
+        sampler.set_epoch(self.epoch)
+        return sampler
+
+    def __iter__(self) -> Iterator[Sample]:
+        for x, y in self.sampler().batches(self.batch_size, **self.batch_options):
+            yield torch.from_numpy(x), _tensor(y)
