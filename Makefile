@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-work
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-peers clean
 
 install: $(STAMP)
 
@@ -25,10 +25,13 @@ lint: install
 	$(BIN)/ruff format --check spectroprep tests
 	$(BIN)/mypy spectroprep
 
+# every benchmark, side by side with its baselines; writes benchmarks/RESULTS.md
 bench: install
-	$(BIN)/python benchmarks/build_throughput.py bench-work
-	$(BIN)/python benchmarks/feature_throughput.py
-	$(BIN)/python benchmarks/shard_memory.py bench-work/shard
+	$(BIN)/python benchmarks/run_all.py bench-work
+
+# the optional peer for `make bench`: Lhotse, with the CPU build of torch
+bench-peers: install
+	$(BIN)/pip install --quiet torch==2.13.0 lhotse
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache

@@ -177,6 +177,9 @@ class Reader:
             self._read_direct(file, shard, rows, out, where)
             return
         ds = self._dataset(shard, name)
+        if len(rows) == 1:
+            out[where[0]] = ds[rows[0] : rows[0] + 1][0]
+            return
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1
         for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
             out[where[lo:hi]] = ds[rows[lo] : rows[hi - 1] + 1]
