@@ -60,22 +60,12 @@ def rate(steps: Iterator[int], seconds: float) -> float:
 
 
 def spectroprep_steps(path: Path, pattern: str, rng: np.random.Generator) -> Iterator[int]:
-    from spectroprep import open_dataset
+    """The reads ``spectroprep bench`` times, in this process."""
+    from spectroprep import ShardSampler, open_dataset
+    from spectroprep.loadbench import reads
 
     ds = open_dataset(path)
-    n, epoch = len(ds), 0
-    while True:
-        if pattern == "random single":
-            for i in rng.integers(0, n, 256).tolist():
-                ds[i]
-                yield 1
-        elif pattern == "random batch":
-            yield len(ds.get_batch(rng.integers(0, n, BATCH))[0])
-        else:
-            shuffle = pattern == "shuffled epoch"
-            for x, _ in ds.batches(BATCH, shuffle=shuffle, seed=0, epoch=epoch, prefetch=0):
-                yield len(x)
-            epoch += 1
+    return reads(ds, pattern, BATCH, ShardSampler(ds), rng)
 
 
 def npy_files_steps(files: list[Path], pattern: str, rng: np.random.Generator) -> Iterator[int]:
@@ -120,18 +110,23 @@ def measure(
 
 
 EPOCH_RSS = """
-import resource, sys, time
+import sys, time
 from spectroprep import open_dataset
+
+def status(key):  # kB; VmHWM restarts at exec, unlike ru_maxrss, which keeps the parent's
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+
 ds = open_dataset(sys.argv[1])
 ds.get_batch([0])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = status("VmRSS")
 n = 0
 start = time.perf_counter()
 for x, y in ds.batches(64, seed=1, prefetch=2):
     n += len(x)
 took = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(n, before, peak, took)
+print(n, before, status("VmHWM"), took)
 """
 
 

@@ -149,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "## Shard memory",
             "",
-            shard_md.replace("\n# ", "\n### ").strip(),
+            ("\n" + shard_md).replace("\n# ", "\n### ").strip(),
             "",
             "## Feature function against librosa",
             "",
-            feature_md.replace("\n# ", "\n### ").strip(),
+            ("\n" + feature_md).replace("\n# ", "\n### ").strip(),
             "",
         ]
     )

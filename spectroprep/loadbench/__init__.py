@@ -58,9 +58,16 @@ class Rate:
         }
 
 
-def _reads(ds: Dataset, pattern: str, batch_size: int, sampler: ShardSampler) -> Iterator[int]:
-    """Endless reads of one pattern by one reader; yields examples read per step."""
-    rng = np.random.default_rng(sampler.part)
+def reads(
+    ds: Dataset,
+    pattern: str,
+    batch_size: int,
+    sampler: ShardSampler,
+    rng: np.random.Generator | None = None,
+) -> Iterator[int]:
+    """Endless reads of one pattern by one reader (random positions from ``rng``,
+    by default seeded with the reader's part); yields examples read per step."""
+    rng = np.random.default_rng(sampler.part) if rng is None else rng
     n = len(ds)
     epoch = 0
     while True:
@@ -84,15 +91,15 @@ def _timed(
     ds: Dataset, pattern: str, batch_size: int, sampler: ShardSampler, seconds: float
 ) -> tuple[int, float]:
     """Examples read in about ``seconds`` after a warm-up, and the exact time taken."""
-    reads = _reads(ds, pattern, batch_size, sampler)
+    steps = reads(ds, pattern, batch_size, sampler)
     end = time.perf_counter() + WARM_UP_S
-    for _ in reads:
+    for _ in steps:
         if time.perf_counter() >= end:
             break
     count = 0
     start = time.perf_counter()
     end = start + seconds
-    for got in reads:
+    for got in steps:
         count += got
         if time.perf_counter() >= end:
             break
