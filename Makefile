@@ -31,7 +31,7 @@ bench: install
 
 # the optional peer for `make bench`: Lhotse, with the CPU build of torch
 bench-peers: install
-	$(BIN)/pip install --quiet torch==2.13.0 lhotse
+	$(BIN)/pip install --quiet torch==2.13.0 lhotse lilcom
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache

@@ -373,7 +373,10 @@ class Bench:
                 rel = path.relative_to(self.audio)
                 dest = big / rel.parent / f"{path.stem}-{copy}{path.suffix}"
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                os.link(path, dest)
+                try:
+                    os.link(path, dest)
+                except OSError:  # no hard links here: a copy will do
+                    shutil.copyfile(path, dest)
         self.rss["help"] = run_sampled([PY, "-m", "spectroprep", "--help"])
         for scale, audio in (("1x", self.audio), ("4x", big)):
             out = self.work / f"rss-{scale}"
