@@ -26,7 +26,7 @@ try:
 except ImportError:
     raise ImportError("spectroprep.keras needs Keras 3: pip install 'spectroprep[keras]'") from None
 
-from .reader import Dataset, open_dataset
+from .reader import Dataset, as_dataset
 
 
 class PyDataset(keras.utils.PyDataset):
@@ -48,10 +48,7 @@ class PyDataset(keras.utils.PyDataset):
         **keras_options: Any,
     ) -> None:
         super().__init__(**keras_options)
-        if isinstance(source, Dataset):
-            self.dataset = source
-        else:
-            self.dataset = open_dataset(source, **(reader or {}))
+        self.dataset = as_dataset(source, **(reader or {}))
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.batch_size = batch_size

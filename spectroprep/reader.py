@@ -300,3 +300,13 @@ def open_dataset(
     standardises the features with the dataset's statistics; ``verify_checksums``
     checks HDF5 chunk checksums on every read (see Dataset)."""
     return Dataset(path, targets, normalize, verify_checksums)
+
+
+def as_dataset(source: str | Path | Dataset, **options: Any) -> Dataset:
+    """``source`` itself when it is an open Dataset, else ``open_dataset(source, **options)``
+    (what the framework adapters accept)."""
+    if isinstance(source, Dataset):
+        if options:
+            raise TypeError("pass reader options to open_dataset, not with a Dataset")
+        return source
+    return open_dataset(source, **options)

@@ -25,18 +25,10 @@ try:
 except ImportError:
     raise ImportError("spectroprep.torch needs PyTorch: pip install 'spectroprep[torch]'") from None
 
-from .reader import Dataset, open_dataset
+from .reader import Dataset, as_dataset
 from .sampler import ShardSampler
 
 Sample = tuple[torch.Tensor, torch.Tensor | None]
-
-
-def _dataset(source: str | Path | Dataset, options: dict[str, Any]) -> Dataset:
-    if isinstance(source, Dataset):
-        if options:
-            raise TypeError("pass reader options to open_dataset, not with a Dataset")
-        return source
-    return open_dataset(source, **options)
 
 
 def _tensor(array: np.ndarray | None) -> torch.Tensor | None:
@@ -58,7 +50,7 @@ class ExampleDataset(data.Dataset):
     """
 
     def __init__(self, source: str | Path | Dataset, **options: Any) -> None:
-        self.dataset = _dataset(source, options)
+        self.dataset = as_dataset(source, **options)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -127,7 +119,7 @@ class BatchDataset(data.IterableDataset):
         prefetch: int = 2,
         **options: Any,
     ) -> None:
-        self.dataset = _dataset(source, options)
+        self.dataset = as_dataset(source, **options)
         self.batch_size = batch_size
         self.batch_options = {
             "shuffle": shuffle,
