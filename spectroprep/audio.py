@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from .config import AudioConfig
 from .errors import InputError
@@ -174,6 +173,10 @@ def read_region(
     first_in = max(0, (start * down // up - reach) // down * down)
     stop_in = min(info.frames, -(-stop * down // up) + reach)
     samples = _decode(path, info, first_in, stop_in, audio)
+    # imported here: scipy.signal costs every worker process ~1 s, and most builds
+    # never resample
+    from scipy.signal import resample_poly
+
     resampled = resample_poly(samples, up, down)
     offset = first_in * up // down
     return np.asarray(resampled[start - offset : stop - offset], dtype=np.float32)

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scipy.signal import get_window
-
 from .errors import ConfigError
+from .tapers import WindowSpec, taper
 
 _FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
 COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")
@@ -104,7 +103,7 @@ class SpectrogramConfig:
     n_fft: int
     win_length: int
     hop_length: int
-    window: str | tuple[str | float, ...]  # a scipy.signal.get_window spec
+    window: WindowSpec  # a scipy.signal.get_window spec
     center: bool
     pad_mode: str  # "constant" | "reflect", used when center is true
     detrend: str  # "none" | "constant" (subtract each frame's mean, as scipy does)
@@ -132,7 +131,7 @@ class SpectrogramConfig:
         if isinstance(self.window, list):
             object.__setattr__(self, "window", tuple(self.window))
         try:
-            get_window(self.window, self.win_length)
+            taper(self.window, self.win_length)
         except (ValueError, TypeError) as exc:
             raise _fail(
                 sec,

@@ -16,11 +16,11 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import get_window
 
 from .config import SpectrogramConfig
 from .errors import ConfigError
 from .mel import mel_filterbank
+from .tapers import WindowSpec, taper
 
 # Frames per transform call: about 8-10 one-second windows at a 10 ms hop is
 # fastest (PERFORMANCE.md); bigger batches fall out of cache. Measured: a 10 s
@@ -66,19 +66,17 @@ def _uses_dft_matrix(spec: SpectrogramConfig) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _window(window: str | tuple[str | float, ...], length: int, dtype: str) -> np.ndarray:
-    return get_window(window, length).astype(dtype)
+def _window(window: WindowSpec, length: int, dtype: str) -> np.ndarray:
+    return taper(window, length).astype(dtype)
 
 
 @lru_cache(maxsize=8)
-def _dft_matrix(
-    window: str | tuple[str | float, ...], length: int, n_fft: int, dtype: str
-) -> np.ndarray:
+def _dft_matrix(window: WindowSpec, length: int, n_fft: int, dtype: str) -> np.ndarray:
     """Windowed real DFT as a (length, 2 * bins) matrix: [cos | -sin] columns."""
     n = np.arange(length)[:, None]
     k = np.arange(n_fft // 2 + 1)[None, :]
     phase = 2 * np.pi * ((n * k) % n_fft) / n_fft
-    w = get_window(window, length)[:, None]
+    w = taper(window, length)[:, None]
     return np.hstack([w * np.cos(phase), -w * np.sin(phase)]).astype(dtype)
 
 
@@ -86,7 +84,7 @@ def _scale_factor(spec: SpectrogramConfig, sample_rate: int) -> np.ndarray | Non
     """Per-bin factor of scipy's one-sided 'density'/'spectrum' scaling, or None."""
     if spec.scaling == "none":
         return None
-    w = get_window(spec.window, spec.win_length)
+    w = taper(spec.window, spec.win_length)
     base = 1.0 / (sample_rate * (w * w).sum()) if spec.scaling == "density" else 1.0 / w.sum() ** 2
     factor = np.full(spec.n_bins, base)
     # one-sided: energy of the negative frequencies folded in, except DC and Nyquist
@@ -130,6 +128,7 @@ class _Workspace:
         self.frames = np.zeros((self.batch, n_frames, frame_width), dtype)
         # the power is rounded to float32 once, as it leaves the transform
         self.power = np.empty((self.batch, n_frames, spec.n_bins), np.float32)
+        self.taper = _window(spec.window, spec.win_length, dtype)
         if spec.center and spec.pad_mode == "reflect":
             if max(self.left, self.right) >= samples:
                 raise ConfigError(
@@ -140,7 +139,8 @@ class _Workspace:
             self.reflect_right = self.left + samples - 2 - np.arange(self.right)
 
     def load(self, windows: np.ndarray) -> np.ndarray:
-        """Copy a batch of windows in, pad it, and return its (b, frames, width) frames."""
+        """Copy a batch of windows in, pad it, and return its (b, frames, width) frames,
+        multiplied by the window function unless the DFT matrix holds it."""
         b, spec = len(windows), self.spec
         signal = self.signal[:b]
         middle = signal[:, self.left : self.left + self.samples]
@@ -152,10 +152,17 @@ class _Workspace:
             signal[:, self.left + self.samples :] = signal[:, self.reflect_right]
         view = sliding_window_view(signal, spec.win_length, axis=-1)[:, :: spec.hop_length]
         frames = self.frames[:b]
-        frames[..., : spec.win_length] = view[:, : self.n_frames]
+        body = frames[..., : spec.win_length]
+        taper = None if _uses_dft_matrix(spec) else self.taper
         if spec.detrend == "constant":
-            body = frames[..., : spec.win_length]
+            body[...] = view[:, : self.n_frames]
             body -= body.mean(axis=-1, keepdims=True)
+            if taper is not None:
+                body *= taper
+        elif taper is not None:  # copy and taper in one pass
+            np.multiply(view[:, : self.n_frames], taper, out=body)
+        else:
+            body[...] = view[:, : self.n_frames]
         return frames
 
     def power_spectrum(self, frames: np.ndarray) -> np.ndarray:
@@ -170,7 +177,6 @@ class _Workspace:
             np.square(prod, out=prod)  # [re^2 | im^2], summed below and rounded once
             np.add(prod[..., :bins], prod[..., bins:], out=power, casting="same_kind")
         else:
-            frames[..., : spec.win_length] *= _window(spec.window, spec.win_length, dtype)
             # re^2 + im^2 from the complex result viewed as (re, im) pairs: squaring
             # contiguous memory then adding the two halves beats abs() then square
             parts = scipy.fft.rfft(frames, axis=-1).view(dtype).reshape(*power.shape, 2)

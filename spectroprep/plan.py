@@ -32,11 +32,23 @@ class ShardPlan:
         return sum(r.count for r in self.regions)
 
 
+def file_sizes(total: int, most: int) -> list[int]:
+    """Examples per file when ``total`` examples go into files of at most ``most``:
+    as few files as that allows, equal in size to one example. Equal files keep
+    worker processes evenly loaded (512, 512, 512, 264 would leave one of two
+    workers a shard behind) and give every reader of a ShardSampler a fair share."""
+    files = -(-total // most)
+    small, extra = divmod(total, files) if files else (0, 0)
+    return [small + 1] * extra + [small] * (files - extra)
+
+
 def plan_shards(window_counts: Sequence[int], per_shard: int) -> list[ShardPlan]:
-    """Cut the windows of all sources, in order, into files of ``per_shard`` examples."""
+    """Cut the windows of all sources, in order, into files of at most ``per_shard``
+    examples, as equal in size as possible (``file_sizes``)."""
+    sizes = iter(file_sizes(sum(window_counts), per_shard))
     plans: list[ShardPlan] = []
     regions: list[Region] = []
-    room = per_shard
+    room = next(sizes, 0)
     first_example = 0
 
     def close() -> None:
@@ -44,7 +56,7 @@ def plan_shards(window_counts: Sequence[int], per_shard: int) -> list[ShardPlan]
         plan = ShardPlan(len(plans), first_example, tuple(regions))
         plans.append(plan)
         first_example += plan.n_examples
-        regions, room = [], per_shard
+        regions, room = [], next(sizes, 0)
 
     for source, n_windows in enumerate(window_counts):
         first = 0
@@ -55,6 +67,4 @@ def plan_shards(window_counts: Sequence[int], per_shard: int) -> list[ShardPlan]
             room -= take
             if room == 0:
                 close()
-    if regions:
-        close()
     return plans

@@ -86,7 +86,7 @@ def test_round_trip_matches_scipy_and_the_manifest(corpus, tmp_path, fmt):
     info = json.loads((out / "dataset.json").read_text())
     assert info["counts"]["examples"] == 12
     assert info["counts"]["per_class"] == {"cat": 6, "dog": 6}
-    assert [f["examples"] for f in info["files"]] == [5, 5, 2]
+    assert [f["examples"] for f in info["files"]] == [4, 4, 4]  # at most 5, equal
     assert info["files"][0]["path"] == (
         "shards/shard-00000.h5" if fmt == "hdf5" else "blocks/block-1"
     )

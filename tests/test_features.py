@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -6,6 +9,11 @@ from conftest import reference_default_power, write_audio
 
 from spectroprep.config import load_config
 from spectroprep.features import feature_shape, spectrogram, standardize
+from spectroprep.tapers import taper
+
+# the references compute in float64, and so do we where they must agree to 1e-5
+# in every bin (the float32 default is judged in test_presets)
+EXACT = "spectrogram.precision=float64"
 
 
 def _windows_from_file(path, window):
@@ -31,7 +39,7 @@ def test_seed_8k_equals_scipy_spectrogram_to_float32_precision(tmp_path):
 
 
 def test_default_equals_scipy_stft_power(tmp_path):
-    cfg = load_config()
+    cfg = load_config(None, [EXACT])
     path = write_audio(tmp_path / "clip2.flac", 3.0, 16000, seed=12)
     windows = _windows_from_file(path, 16000)
     ours = spectrogram(windows, cfg.spectrogram, 16000)
@@ -42,7 +50,7 @@ def test_default_equals_scipy_stft_power(tmp_path):
 
 
 def test_reflect_padding_matches_scipys_even_extension(tmp_path):
-    cfg = load_config(None, ["spectrogram.pad_mode=reflect", "spectrogram.scale=linear"])
+    cfg = load_config(None, [EXACT, "spectrogram.pad_mode=reflect", "spectrogram.scale=linear"])
     windows = _windows_from_file(write_audio(tmp_path / "c.wav", 2.0, 16000, seed=13), 16000)
     ours = spectrogram(windows, cfg.spectrogram, 16000)
     power = reference_default_power(windows.astype(np.float64), boundary="even")
@@ -52,6 +60,7 @@ def test_reflect_padding_matches_scipys_even_extension(tmp_path):
 @pytest.mark.parametrize("scaling", ["density", "spectrum"])
 def test_magnitude_and_scaling_match_scipy_spectrogram(tmp_path, scaling):
     overrides = [
+        EXACT,
         "spectrogram.center=false",
         "spectrogram.power=1",
         "spectrogram.scale=linear",
@@ -98,3 +107,19 @@ def test_standardize_handles_silence():
     assert np.isfinite(
         spectrogram(x[:, :100].repeat(80, axis=1), load_config("seed-8k").spectrogram, 8000)
     ).all()
+
+
+@pytest.mark.parametrize("window", ["hann", "hamming", ("tukey", 0.25), "blackman"])
+@pytest.mark.parametrize("length", [1, 2, 20, 400, 401, 1024])
+def test_tapers_equal_scipy_get_window(window, length):
+    np.testing.assert_array_equal(taper(window, length), scipy.signal.get_window(window, length))
+
+
+def test_a_worker_needs_no_scipy_signal_without_resampling():
+    # scipy.signal is a ~1 s import that every build worker process would pay
+    code = (
+        "import sys, spectroprep.tasks, spectroprep.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.signal')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spectroprep.plan import Region, plan_shards
+from spectroprep.plan import Region, file_sizes, plan_shards
 from spectroprep.segments import count_windows, cut_windows, region_span
 
 
@@ -49,13 +49,22 @@ def test_cut_windows_pads_with_zeros():
     assert region_span(2, 3, 100, 50) == (100, 300)
 
 
-def test_plan_splits_sources_across_shards_in_order():
-    plans = plan_shards([3, 0, 5, 1], per_shard=4)
-    assert [p.n_examples for p in plans] == [4, 4, 1]
-    assert [p.first_example for p in plans] == [0, 4, 8]
-    assert plans[0].regions == (Region(0, 0, 3), Region(2, 0, 1))
-    assert plans[1].regions == (Region(2, 1, 4),)
-    assert plans[2].regions == (Region(3, 0, 1),)
+def test_plan_splits_sources_across_equal_shards_in_order():
+    plans = plan_shards([3, 0, 5, 1], per_shard=4)  # 9 examples: 3 files of at most 4
+    assert [p.n_examples for p in plans] == [3, 3, 3]
+    assert [p.first_example for p in plans] == [0, 3, 6]
+    assert plans[0].regions == (Region(0, 0, 3),)
+    assert plans[1].regions == (Region(2, 0, 3),)
+    assert plans[2].regions == (Region(2, 3, 2), Region(3, 0, 1))
+
+
+@pytest.mark.parametrize("total", [1, 7, 511, 512, 513, 1800, 3600])
+@pytest.mark.parametrize("most", [1, 4, 512])
+def test_file_sizes_are_fewest_files_equal_to_one_example(total, most):
+    sizes = file_sizes(total, most)
+    assert sum(sizes) == total and max(sizes) <= most
+    assert len(sizes) == -(-total // most)  # no more files than the limit needs
+    assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
 
 
 def test_plan_of_nothing_is_empty():

@@ -19,6 +19,7 @@ from ..layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
 from ..manifest import ORIGIN_ID, write_manifest
 from ..manifest_table import ManifestTable
 from ..naming import natural_key
+from ..plan import file_sizes
 from ..stats import merge_all
 from ..storage import get_format
 from ..workers import worker_results
@@ -116,11 +117,12 @@ def _write_files(
     storage = config.storage
     per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
     attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
-    tasks = [
-        PartTask(folder, i, lo, positions[lo : lo + per_file])
-        for folder, positions in zip(folders, planned.positions, strict=True)
-        for i, lo in enumerate(range(0, len(positions), per_file))
-    ]
+    tasks = []
+    for folder, positions in zip(folders, planned.positions, strict=True):
+        lo = 0
+        for i, size in enumerate(file_sizes(len(positions), per_file)):
+            tasks.append(PartTask(folder, i, lo, positions[lo : lo + size]))
+            lo += size
     calls = (delayed(write_part)(task, src, config, attrs) for task in tasks)
     results: dict[Path, list[ShardResult]] = {folder: [] for folder in folders}
     total = sum(len(p) for p in planned.positions)
