@@ -14,7 +14,6 @@ import threading
 from functools import lru_cache
 
 import numpy as np
-import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .config import SpectrogramConfig
@@ -177,9 +176,13 @@ class _Workspace:
             np.square(prod, out=prod)  # [re^2 | im^2], summed below and rounded once
             np.add(prod[..., :bins], prod[..., bins:], out=power, casting="same_kind")
         else:
+            # scipy.fft (0.3 s to import) is loaded by the processes that compute
+            # features, not by every command that only describes them
+            from scipy.fft import rfft
+
             # re^2 + im^2 from the complex result viewed as (re, im) pairs: squaring
             # contiguous memory then adding the two halves beats abs() then square
-            parts = scipy.fft.rfft(frames, axis=-1).view(dtype).reshape(*power.shape, 2)
+            parts = rfft(frames, axis=-1).view(dtype).reshape(*power.shape, 2)
             np.square(parts, out=parts)
             np.add(parts[..., 0], parts[..., 1], out=power, casting="same_kind")
         return power
