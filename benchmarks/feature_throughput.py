@@ -117,7 +117,7 @@ def median_seconds(routes: dict[str, Callable[[], object]], repeats: int) -> dic
 
 
 def float16_errors(features: np.ndarray) -> tuple[float, float]:
-    """(max relative error over float16's normal range, max absolute error) of storing as float16."""
+    """(max relative error in float16's normal range, max absolute error) of storing as float16."""
     x = features.astype(np.float64)
     err = np.abs(features.astype(np.float16).astype(np.float64) - x)
     normal = np.abs(x) >= 2.0**-14
