@@ -71,9 +71,7 @@ CONFIGS: list[tuple[str, dict]] = [
 # ---------------------------------------------------------------- corpus
 
 
-def synth_clip(
-    cls: str, seconds: float, rng: np.random.Generator, rate: int = RATE
-) -> np.ndarray:
+def synth_clip(cls: str, seconds: float, rng: np.random.Generator, rate: int = RATE) -> np.ndarray:
     """A few seconds of one class: tones, a chord, a repeating sweep or noise bursts, plus noise."""
     n = int(round(seconds * rate))
     t = np.arange(n, dtype=np.float64) / rate
