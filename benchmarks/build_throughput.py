@@ -58,8 +58,8 @@ CONFIGS: list[tuple[str, dict]] = [
     ("hdf5, blosc2-zstd, jobs 2", dict(format="hdf5", jobs=2, compression="blosc2-zstd")),
     ("npy, jobs 2", dict(format="npy", jobs=2, compression="none")),
     (
-        "hdf5, none, jobs 2, spectrogram.precision float32",
-        dict(format="hdf5", jobs=2, compression="none", precision="float32"),
+        "hdf5, none, jobs 2, spectrogram.precision float64",
+        dict(format="hdf5", jobs=2, compression="none", precision="float64"),
     ),
     (
         "hdf5, none, jobs 2, events (weak labels + frame targets)",
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 format=kw["format"],
                 overrides=[
                     f"storage.compression={kw['compression']}",
-                    f"spectrogram.precision={kw.get('precision', 'float64')}",
+                    f"spectrogram.precision={kw.get('precision', 'float32')}",
                 ],
                 overwrite=True,
             )

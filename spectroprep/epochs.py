@@ -62,7 +62,9 @@ def window_batches(
     drop_last: bool,
 ) -> Iterator[Batch]:
     """Batches of ``order``: each window is read at once (its end moved back to a
-    batch boundary) and handed out as batch views."""
+    batch boundary) and handed out as batch copies, so a window is freed as soon as
+    its last batch is out, before the next is read: one window in memory, not the
+    two that views still held by the consumer (or a prefetch queue) would keep."""
     total = len(order)
     last = total - total % batch_size if drop_last else total
     cuts = np.unique(np.r_[ends // batch_size * batch_size, last])
@@ -70,5 +72,6 @@ def window_batches(
     for hi in cuts[(cuts > 0) & (cuts <= last)].tolist():
         x, y = dataset.get_batch(order[lo:hi])
         for b in range(0, hi - lo, batch_size):
-            yield x[b : b + batch_size], None if y is None else y[b : b + batch_size]
+            yield x[b : b + batch_size].copy(), None if y is None else y[b : b + batch_size].copy()
+        del x, y
         lo = hi

@@ -108,6 +108,15 @@ def test_drop_last_and_prefetch_give_the_same_batches(datasets):
             np.testing.assert_array_equal(a, b)
 
 
+def test_batches_own_their_memory_so_a_read_window_is_freed(datasets):
+    # a batch that viewed its window would keep the whole window alive while the
+    # next is read: two windows in memory instead of one
+    with spectroprep.open_dataset(datasets["hdf5"]) as ds:
+        for x, y in ds.batches(8, seed=1, shuffle_window=32):
+            assert x.base is None and y.base is None
+            x[...] = 0  # and changing one batch changes nothing else
+
+
 def test_shuffled_windows_read_whole_runs():
     starts = np.array([0, 50, 53, 200])  # files of 50, 3 and 147 examples
     order, ends = epoch_order(starts, [0, 1, 2], run=16, window=48, rng=np.random.default_rng(1))
