@@ -221,9 +221,13 @@ def build_command(
     "--format", "fmt", type=click.Choice(["hdf5", "npy"]), help="Storage format [as SRC]."
 )
 @click.option(
-    "--shard-size", metavar="N|SIZE", help="Examples per HDF5 shard, or bytes (256MB, 1GiB)."
+    "--shard-size",
+    metavar="N|SIZE",
+    help="Most examples per HDF5 shard, or bytes (256MB, 1GiB); shards come out equal.",
 )
-@click.option("--block-size", metavar="N|SIZE", help="Examples per npy block, or bytes.")
+@click.option(
+    "--block-size", metavar="N|SIZE", help="Most examples per npy block, or bytes; blocks equal."
+)
 @click.option(
     "--chunk-size", type=click.IntRange(min=1), metavar="N", help="Examples per HDF5 chunk."
 )
