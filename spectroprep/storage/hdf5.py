@@ -69,8 +69,9 @@ def write(
             h5.create_dataset("labels", data=targets["labels"], track_times=False)
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
         h5.create_dataset("example_id", data=ids, track_times=False)
+        file_attrs = h5.attrs  # made anew by each h5.attrs access
         for key, value in attrs.items():
-            h5.attrs[key] = value
+            file_attrs[key] = value
 
 
 class _GuardedFile(io.RawIOBase):
