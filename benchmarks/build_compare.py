@@ -695,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("workdir", type=Path, help="scratch folder (e.g. bench-work/build)")
     ap.add_argument("--files", type=int, default=120, help="audio files (default 120)")
     ap.add_argument("--seconds", type=float, default=30.0, help="seconds per file (default 30)")
-    ap.add_argument("--repeats", type=int, default=3, help="runs per build; median (default 3)")
+    ap.add_argument("--repeats", type=int, default=5, help="runs per build; median (default 5)")
     ap.add_argument(
         "--quick",
         action="store_true",
