@@ -12,6 +12,8 @@ build_throughput.py) it measures:
   ``NumpyHdf5Writer`` and ``LilcomChunkyWriter``). Both tools get a warm worker pool; Lhotse's
   workers run torch on one thread each, as its own warning advises. One cold run of each
   (a fresh interpreter, its own pool) is reported beside;
+* where one shard's time goes, stage by stage (build_stages.py), and the rate two cores
+  could reach at that per-core sum against the naive and Lhotse rates;
 * bytes on disk per audio hour: spectroprep in float32 and float16 with each codec, Lhotse's
   two writers;
 * random single reads/s: 2,000 after 50 warm-up, ``ds[i]`` on the default build against
