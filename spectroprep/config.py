@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .resample import RESAMPLERS
 from .tapers import WindowSpec, taper
 
 _FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
@@ -63,9 +64,11 @@ class AudioConfig:
     sample_rate: int
     mono: str | int  # "mean" or a channel index
     max_channels: int = 0  # files with more channels are refused; 0: no limit
+    resampler: str = "soxr_hq"  # a name in resample.RESAMPLERS
 
     def __post_init__(self) -> None:
         _check_positive("audio", "sample_rate", self.sample_rate, integer=True)
+        _check_choice("audio", "resampler", self.resampler, RESAMPLERS)
         if isinstance(self.max_channels, bool) or not isinstance(self.max_channels, int):
             raise _fail("audio", "max_channels", self.max_channels, "must be an integer >= 0")
         if self.max_channels < 0:
@@ -230,7 +233,7 @@ class LabelsConfig:
 # Keys added to dataset.json's config after format version 1 first shipped, with
 # the values that describe how earlier builds computed their features.
 _ADDED_KEYS: dict[str, dict[str, Any]] = {
-    "audio": {"max_channels": 0},
+    "audio": {"max_channels": 0, "resampler": "scipy"},
     "spectrogram": {
         "n_mels": 0,
         "fmin": 0.0,

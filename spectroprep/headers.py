@@ -3,11 +3,12 @@ and every input that cannot be used, with the reason."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from tqdm import tqdm
 
-from .audio import check_channels, output_length, probe
+from .audio import AudioInfo, check_channels, exact_length, output_length, probe
 from .config import Config
 from .errors import InputError
 from .segments import count_windows
@@ -15,16 +16,33 @@ from .sources import Inputs, shown_name
 from .tasks import Source
 
 Problem = tuple[str, str]  # (input name, message naming the file)
+# finds the exact lengths of files whose header gives an estimate, in order
+LengthPass = Callable[[list[tuple[Path, AudioInfo]]], list[AudioInfo | InputError]]
+
+
+def exact_length_or_error(path: Path, info: AudioInfo) -> AudioInfo | InputError:
+    """``exact_length``, with an unusable file's error returned rather than raised."""
+    try:
+        return exact_length(path, info)
+    except InputError as exc:
+        return exc
+
+
+def _in_this_process(files: list[tuple[Path, AudioInfo]]) -> list[AudioInfo | InputError]:
+    return [exact_length_or_error(path, info) for path, info in files]
 
 
 def read_sources(
-    inputs: Inputs, config: Config, progress: bool = False
+    inputs: Inputs,
+    config: Config,
+    progress: bool = False,
+    exact_lengths: LengthPass = _in_this_process,
 ) -> tuple[list[Source], list[Problem]]:
-    """The header pass: every usable file's length and window count, no decoding;
-    and every file that cannot be used, with the reason."""
-    sources: list[Source] = []
+    """The header pass: every usable file's length and window count, decoding only
+    the files whose header gives an estimate (through ``exact_lengths``); and every
+    file that cannot be used, with the reason."""
+    probed: list[tuple[str, Path, AudioInfo]] = []
     problems: list[Problem] = []
-    rate = config.audio.sample_rate
     names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
     for name in names:
         path = inputs.path(name)
@@ -38,7 +56,20 @@ def read_sources(
         except InputError as exc:
             problems.append((name, str(exc)))
             continue
-        samples = output_length(info, rate)
+        probed.append((name, path, info))
+    estimated = [i for i, (_, _, info) in enumerate(probed) if info.estimated]
+    if estimated:
+        found = exact_lengths([probed[i][1:] for i in estimated])
+        for i, result in zip(estimated, found, strict=True):
+            if isinstance(result, InputError):
+                problems.append((probed[i][0], str(result)))
+            else:
+                probed[i] = (*probed[i][:2], result)
+    sources: list[Source] = []
+    for name, path, info in probed:
+        if info.estimated:
+            continue  # its decode failed: a problem above
+        samples = output_length(info, config.audio)
         windows = count_windows(
             samples, config.window_samples, config.hop_samples, config.segment.pad
         )

@@ -19,7 +19,13 @@ from .config import Config, load_config
 from .datafile import ShardResult, label_counts, shard_attrs
 from .describe import describe, manifest_rows, rejected_rows
 from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
-from .headers import Problem, problem_lines, read_sources, rejected_reason
+from .headers import (
+    Problem,
+    exact_length_or_error,
+    problem_lines,
+    read_sources,
+    rejected_reason,
+)
 from .journal import Journal, build_state
 from .labels import LabelSet, PendingLabels, read_labels
 from .layout import (
@@ -41,6 +47,7 @@ from .sources import Inputs, find_inputs
 from .stats import merge_all
 from .targets import Targets
 from .tasks import ShardFailure, ShardTask, Source
+from .workers import map_in_workers, stop_workers
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
@@ -71,6 +78,60 @@ class _Build:
                 f"segment.length with segment.pad = {self.config.segment.pad!r}, or empty)"
             )
         return bound, label_set
+
+    def build(
+        self,
+        inputs: Inputs,
+        meta: Metadata,
+        *,
+        resume: bool,
+        overwrite: bool,
+        command: Sequence[str] | None,
+    ) -> Path:
+        """The build after its arguments are checked: header pass, shards, description."""
+        out, cfg, jobs = self.out, self.config, self.jobs
+        sources, unusable = read_sources(
+            inputs,
+            cfg,
+            self.progress,
+            lambda files: map_in_workers(exact_length_or_error, files, jobs),
+        )
+        if unusable and self.on_error == "fail":
+            raise InputError(
+                f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
+                "(--on-error skip builds without them and lists them in rejected.csv)"
+            )
+        sources, label_set = self.bind(sources)
+        if resume and (out / DATASET_JSON).is_file():
+            return _already_built(out, cfg)
+        state = build_state(cfg, inputs, sources, label_set)
+        replacing = started = False
+        try:
+            with output_folder(out, overwrite, resume) as replacing:
+                if resume and (out / JOURNAL).is_file():
+                    journal = Journal.resume(out, state)
+                    remove_temp_files(out)
+                else:
+                    journal = Journal.start(out, state, list(command) if command else None)
+                started = True
+                try:
+                    built = self.run(sources, label_set, journal, replacing)
+                    _write_description(out, cfg, inputs, meta, unusable, built, journal.command)
+                except (OutputError, WorkerDied) as exc:
+                    if replacing:
+                        raise
+                    fix = "make room, then run" if isinstance(exc, OutputError) else "run"
+                    raise type(exc)(
+                        f"{exc}\n(finished shards are kept: {fix} the same command with --resume)"
+                    ) from exc
+                journal.remove()
+        except BaseException as exc:
+            if started and not replacing:
+                remove_temp_files(out)  # what stopped workers left; the workers are gone by now
+            if isinstance(exc, KeyboardInterrupt):
+                raise _interrupted(out, replacing) from None
+            raise
+        return out
 
     def run(
         self, sources: list[Source], label_set: LabelSet, journal: Journal, replacing: bool
@@ -201,46 +262,12 @@ def build(
         multi_label=multi_label,
     )
     meta = read_metadata(metadata, inputs)
-    sources, unusable = read_sources(inputs, cfg, progress)
-    if unusable and on_error == "fail":
-        raise InputError(
-            f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
-            "(--on-error skip builds without them and lists them in rejected.csv)"
-        )
-    run = _Build(
-        Path(audio), cfg, pending, strict, on_error, out, jobs or os.cpu_count() or 1, progress
-    )
-    sources, label_set = run.bind(sources)
-    if resume and (out / DATASET_JSON).is_file():
-        return _already_built(out, cfg)
-    state = build_state(cfg, inputs, sources, label_set)
-    replacing = started = False
+    jobs = jobs or os.cpu_count() or 1
+    run = _Build(Path(audio), cfg, pending, strict, on_error, out, jobs, progress)
     try:
-        with output_folder(out, overwrite, resume) as replacing:
-            if resume and (out / JOURNAL).is_file():
-                journal = Journal.resume(out, state)
-                remove_temp_files(out)
-            else:
-                journal = Journal.start(out, state, list(command) if command else None)
-            started = True
-            try:
-                built = run.run(sources, label_set, journal, replacing)
-                _write_description(out, cfg, inputs, meta, unusable, built, journal.command)
-            except (OutputError, WorkerDied) as exc:
-                if replacing:
-                    raise
-                fix = "make room, then run" if isinstance(exc, OutputError) else "run"
-                raise type(exc)(
-                    f"{exc}\n(finished shards are kept: {fix} the same command with --resume)"
-                ) from exc
-            journal.remove()
-    except BaseException as exc:
-        if started and not replacing:
-            remove_temp_files(out)  # what stopped workers left; the workers are gone by now
-        if isinstance(exc, KeyboardInterrupt):
-            raise _interrupted(out, replacing) from None
-        raise
-    return out
+        return run.build(inputs, meta, resume=resume, overwrite=overwrite, command=command)
+    finally:
+        stop_workers(jobs)
 
 
 def _write_description(

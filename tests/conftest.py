@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile as sf
+import soxr
 
 import spectroprep
 
@@ -98,14 +99,17 @@ def write_audio(
     return path
 
 
-def reference_audio(path: Path, rate: int) -> np.ndarray:
-    """Independent decode: whole file in float64, channel mean, resample_poly to ``rate``."""
+def reference_audio(path: Path, rate: int, resampler: str = "soxr_hq") -> np.ndarray:
+    """Independent decode: whole file in float64, channel mean, then a whole-file
+    ``soxr.resample`` (HQ or VHQ) or ``scipy.signal.resample_poly`` to ``rate``."""
     x, file_rate = sf.read(path, dtype="float64", always_2d=True)
     x = x.mean(axis=1)
-    if file_rate != rate:
+    if file_rate == rate:
+        return x
+    if resampler == "scipy":
         g = np.gcd(file_rate, rate)
-        x = scipy.signal.resample_poly(x, rate // g, file_rate // g)
-    return x
+        return scipy.signal.resample_poly(x, rate // g, file_rate // g)
+    return soxr.resample(x, file_rate, rate, quality=resampler.removeprefix("soxr_").upper())
 
 
 def reference_windows(x: np.ndarray, window: int, hop: int, count: int) -> np.ndarray:

@@ -92,7 +92,7 @@ def _recompute_one(
 def _features(ds: Dataset, path: Path, name: str, start: float) -> np.ndarray:
     """The example's features computed again from its source, in float64."""
     # the feature code, needed only here: verify's other checks read the format alone
-    from ..audio import output_length, probe
+    from ..audio import exact_length, output_length, probe
     from ..plan import Region
     from ..tasks import Source, region_features
 
@@ -100,7 +100,9 @@ def _features(ds: Dataset, path: Path, name: str, start: float) -> np.ndarray:
         raise InputError(f"source {path} is gone")
     config = ds.config
     info = probe(path)
-    samples = output_length(info, config.audio.sample_rate)
+    if info.estimated:
+        info = exact_length(path, info)
+    samples = output_length(info, config.audio)
     window = round(start * config.audio.sample_rate / config.hop_samples)
     if window * config.hop_samples >= samples:
         raise InputError(f"{path}: too short now for the window at {start:g} s")

@@ -1,0 +1,113 @@
+"""What libsndfile's header gets wrong about compressed streams, found from the bytes.
+
+* An MP3 without a Xing/Info frame has no sample count in its header: libsndfile
+  reports mpg123's estimate from the file size and the first frame's bitrate,
+  and stops decoding at that estimate. Such files are decoded to their end once,
+  in the header pass, to learn the length they really decode to.
+* libsndfile's Vorbis and Opus seeks are exact, except to a frame inside the
+  last Ogg page, where they land some samples off. Regions there are read from
+  the start of that page (docs/audio.md).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import soundfile as sf
+
+MPEG_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
+OGG_SUBTYPES = frozenset({"VORBIS", "OPUS"})
+
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, largest body
+
+
+def mpeg_length_is_estimate(path: Path) -> bool:
+    """True unless the first MPEG frame is a Xing/Info (or VBRI) frame giving the
+    exact number of frames."""
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
+    start = 0
+    if head[:3] == b"ID3" and len(head) >= 10:
+        # ID3v2 tag: its size is four 7-bit bytes, after a 10-byte header
+        size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+        start = 10 + size
+        if start + 256 > len(head):
+            with path.open("rb") as f:
+                f.seek(start)
+                head, start = f.read(4096), 0
+    sync = _first_sync(head, start)
+    if sync < 0:
+        return True
+    # the tag sits after the side information, at most 36 bytes into the frame
+    frame = head[sync : sync + 64]
+    return not any(tag in frame for tag in (b"Xing", b"Info", b"VBRI"))
+
+
+def _first_sync(data: bytes, start: int) -> int:
+    """Offset of the first MPEG audio frame header at or after ``start``, or -1."""
+    pos = data.find(b"\xff", start)
+    while 0 <= pos < len(data) - 1:
+        if data[pos + 1] & 0xE0 == 0xE0:
+            return pos
+        pos = data.find(b"\xff", pos + 1)
+    return -1
+
+
+def decoded_frames(path: Path) -> int:
+    """Frames that libsndfile decodes from ``path``, counted by decoding it to the end."""
+    total = 0
+    with sf.SoundFile(str(path)) as f:
+        block = f.buffer_read  # raw reads: the count is all that is wanted
+        while True:
+            got = len(block(1 << 16, dtype="float32")) // (4 * f.channels)
+            if got == 0:
+                return total
+            total += got
+
+
+def ogg_seek_limit(path: Path, subtype: str) -> int:
+    """The first frame of the last Ogg page: seeks up to it land exactly.
+
+    0 (every region decoded from the start: slower, still exact) when the file's
+    last pages cannot be parsed.
+    """
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 2 * _OGG_MAX_PAGE))
+        tail = f.read()
+        f.seek(0)
+        first_page = f.read(_OGG_MAX_PAGE)
+    granules = _page_granules(tail)
+    if len(granules) < 2:
+        return 0
+    # Opus granule positions count the pre-skip samples the decoder drops
+    skip = _opus_pre_skip(first_page) if subtype == "OPUS" else 0
+    return max(0, granules[-2] - skip)
+
+
+def _page_granules(data: bytes) -> list[int]:
+    """Granule positions of the Ogg pages that run back to back to the end of ``data``."""
+    granules: list[int] = []
+    pos = data.find(b"OggS")
+    while pos >= 0 and pos + 27 <= len(data):
+        count = data[pos + 26]
+        table = data[pos + 27 : pos + 27 + count]
+        end = pos + 27 + count + sum(table)
+        if len(table) == count and (end == len(data) or data[end : end + 4] == b"OggS"):
+            granule = struct.unpack_from("<q", data, pos + 6)[0]
+            if granule >= 0:  # -1: no packet ends on this page
+                granules.append(granule)
+            pos = end
+        else:
+            granules = []  # a false "OggS" inside a page body: start again after it
+            pos = data.find(b"OggS", pos + 1)
+    return granules
+
+
+def _opus_pre_skip(first_page: bytes) -> int:
+    at = first_page.find(b"OpusHead")
+    if at < 0 or at + 12 > len(first_page):
+        return 0
+    return int(struct.unpack_from("<H", first_page, at + 10)[0])
