@@ -24,6 +24,7 @@ from .streams import (
     OGG_SUBTYPES,
     decoded_frames,
     mpeg_length_is_estimate,
+    mpeg_stream_frames,
     ogg_seek_limit,
 )
 
@@ -38,6 +39,7 @@ class AudioInfo:
     subtype: str
     seek_limit: int | None = None  # seeks to frames up to this land exactly; None: any
     estimated: bool = False  # ``frames`` is an estimate: ``exact_length`` finds it
+    undecodable: int = 0  # frames in the stream past where libsndfile stops decoding
 
     @property
     def seconds(self) -> float:
@@ -65,12 +67,18 @@ def probe(path: Path) -> AudioInfo:
 
 def exact_length(path: Path, info: AudioInfo) -> AudioInfo:
     """``info`` with the number of frames the file really decodes to, found by
-    decoding it (for headers whose length is an estimate; run in worker processes)."""
+    decoding it (for MP3 headers, whose length is an estimate; run in worker processes).
+
+    libsndfile stops at its estimate when that is too short: the frames of the
+    stream past it are counted in ``undecodable``.
+    """
     try:
         frames = decoded_frames(path)
+        stream = mpeg_stream_frames(path)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise InputError(f"{path}: cannot decode audio ({libsndfile_reason(exc)})") from exc
-    return dataclasses.replace(info, frames=frames, estimated=False)
+    lost = stream - frames if frames == info.frames else 0
+    return dataclasses.replace(info, frames=frames, estimated=False, undecodable=max(0, lost))
 
 
 def output_length(info: AudioInfo, audio: AudioConfig) -> int:

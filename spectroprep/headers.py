@@ -3,6 +3,7 @@ and every input that cannot be used, with the reason."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from tqdm import tqdm
 
 from .audio import AudioInfo, check_channels, exact_length, output_length, probe
 from .config import Config
-from .errors import InputError
+from .errors import InputError, SpectroprepWarning
 from .segments import count_windows
 from .sources import Inputs, shown_name
 from .tasks import Source
@@ -69,6 +70,16 @@ def read_sources(
     for name, path, info in probed:
         if info.estimated:
             continue  # its decode failed: a problem above
+        if info.undecodable:
+            whole = (info.frames + info.undecodable) / info.sample_rate
+            warnings.warn(
+                f"{path}: MP3 without a Xing/Info header: libsndfile decodes "
+                f"{info.seconds:.1f} s of its {whole:.1f} s "
+                "(it stops at a length estimated from the first frame); the rest is left out. "
+                "Re-encode the file, or add a Xing/LAME header, to build all of it",
+                SpectroprepWarning,
+                stacklevel=3,
+            )
         samples = output_length(info, config.audio)
         windows = count_windows(
             samples, config.window_samples, config.hop_samples, config.segment.pad

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 MPEG_SUBTYPES = frozenset({"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
@@ -29,9 +30,7 @@ def mpeg_length_is_estimate(path: Path) -> bool:
         head = f.read(1 << 16)
     start = 0
     if head[:3] == b"ID3" and len(head) >= 10:
-        # ID3v2 tag: its size is four 7-bit bytes, after a 10-byte header
-        size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
-        start = 10 + size
+        start = 10 + _id3_size(head)
         if start + 256 > len(head):
             with path.open("rb") as f:
                 f.seek(start)
@@ -54,16 +53,59 @@ def _first_sync(data: bytes, start: int) -> int:
     return -1
 
 
+# kbit/s by bitrate index, for (MPEG-1, layer) and (MPEG-2 or 2.5, layer)
+_KBPS = {
+    (1, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (1, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (1, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (2, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (2, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (2, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+# Hz by rate index, for the version bits 3 (MPEG-1), 2 (MPEG-2), 0 (MPEG-2.5)
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def mpeg_stream_frames(path: Path) -> int:
+    """Audio frames in the MPEG stream, counted from the frame headers (no decoding),
+    up to the first bytes that are not a frame (an ID3v1 tag, junk)."""
+    data = path.read_bytes()
+    pos = _first_sync(data, 0 if data[:3] != b"ID3" else 10 + _id3_size(data))
+    total = 0
+    while pos >= 0 and pos + 4 <= len(data):
+        header = int.from_bytes(data[pos : pos + 4], "big")
+        version, layer = (header >> 19) & 3, 4 - ((header >> 17) & 3)
+        index, rate_index = (header >> 12) & 15, (header >> 10) & 3
+        if header >> 21 != 0x7FF or version == 1 or layer == 4 or index in (0, 15):
+            break  # not a frame, or free format: stop counting
+        if rate_index == 3:
+            break
+        kbps = _KBPS[(1 if version == 3 else 2, layer)][index]
+        rate, padding = _RATES[version][rate_index], (header >> 9) & 1
+        if layer == 1:
+            length, samples = (12 * kbps * 1000 // rate + padding) * 4, 384
+        else:
+            lsf = version != 3 and layer == 3  # MPEG-2/2.5 layer III: half-size frames
+            length = (72 if lsf else 144) * kbps * 1000 // rate + padding
+            samples = 576 if lsf else 1152
+        total += samples
+        pos += length
+    return total
+
+
+def _id3_size(data: bytes) -> int:
+    """Bytes of an ID3v2 tag after its 10-byte header: four 7-bit bytes."""
+    return (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+
+
 def decoded_frames(path: Path) -> int:
     """Frames that libsndfile decodes from ``path``, counted by decoding it to the end."""
     total = 0
     with sf.SoundFile(str(path)) as f:
-        block = f.buffer_read  # raw reads: the count is all that is wanted
-        while True:
-            got = len(block(1 << 16, dtype="float32")) // (4 * f.channels)
-            if got == 0:
-                return total
+        block = np.empty((1 << 16, f.channels), dtype=np.float32)
+        while got := len(f.read(len(block), dtype="float32", out=block)):
             total += got
+    return total
 
 
 def ogg_seek_limit(path: Path, subtype: str) -> int:

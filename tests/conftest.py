@@ -99,6 +99,57 @@ def write_audio(
     return path
 
 
+def write_blocks(path: Path, x: np.ndarray, rate: int, **kwargs: Any) -> Path:
+    """Write ``x`` a second at a time (libsndfile's Vorbis encoder crashes on
+    minute-long single writes); ``kwargs`` go to ``soundfile.SoundFile``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    channels = 1 if x.ndim == 1 else x.shape[1]
+    with sf.SoundFile(path, "w", rate, channels, **kwargs) as f:
+        for lo in range(0, len(x), rate):
+            f.write(x[lo : lo + rate])
+    return path
+
+
+# MPEG audio frame headers: kbit/s by bitrate index, Hz by rate index, per version bits
+_MP3_KBPS = {
+    3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    0: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def mp3_frame_length(data: bytes, pos: int) -> int:
+    """Bytes of the Layer III frame whose header starts at ``pos``."""
+    header = int.from_bytes(data[pos : pos + 4], "big")
+    assert header >> 21 == 0x7FF, f"no frame sync at byte {pos}"
+    version, index = (header >> 19) & 3, (header >> 12) & 15
+    rate, padding = _MP3_RATES[version][(header >> 10) & 3], (header >> 9) & 1
+    per_frame = 144 if version == 3 else 72
+    return per_frame * _MP3_KBPS[version][index] * 1000 // rate + padding
+
+
+def strip_mp3_info_frame(path: Path, repeat: int = 1) -> Path:
+    """Remove the Xing/Info frame libsndfile's encoder writes first, so the file's
+    length becomes an estimate, as in MP3s from many encoders; ``repeat`` > 1 chains
+    the remaining frames that many times (a long file without encoding one)."""
+    data = path.read_bytes()
+    first = mp3_frame_length(data, 0)
+    assert b"Xing" in data[:first] or b"Info" in data[:first]
+    path.write_bytes(data[first:] * repeat)
+    return path
+
+
+def decode_to_end(path: Path) -> np.ndarray:
+    """Every frame libsndfile decodes, as float32 (frames, channels), read until it
+    stops (``soundfile.read`` would trust the header's length)."""
+    parts = []
+    with sf.SoundFile(path) as f:
+        while len(part := f.read(1 << 16, dtype="float32", always_2d=True)):
+            parts.append(part)
+    return np.concatenate(parts)
+
+
 def reference_audio(path: Path, rate: int, resampler: str = "soxr_hq") -> np.ndarray:
     """Independent decode: whole file in float64, channel mean, then a whole-file
     ``soxr.resample`` (HQ or VHQ) or ``scipy.signal.resample_poly`` to ``rate``."""
