@@ -42,7 +42,7 @@ class Soxr:
 
     Linear phase. "HQ" keeps 0-91 % of the output Nyquist band within 0.01 dB,
     is 3 dB down at 95 % and rejects from 100 % on by more than 130 dB
-    (docs/resampling.md); "VHQ" is the same band with more rejection.
+    (docs/audio.md); "VHQ" is the same band with more rejection.
     """
 
     quality: str
@@ -53,7 +53,7 @@ class Soxr:
 
     def margin(self, up: int, down: int) -> int:
         # the filter reaches about 128 input samples per unit of decimation
-        # (docs/resampling.md); twice that, for any quality preset
+        # (docs/audio.md); twice that, for any quality preset
         return 256 * (-(-down // up) + 1)
 
     def resample(self, x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
