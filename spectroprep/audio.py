@@ -129,8 +129,30 @@ def read_region(
     if up == down:
         return _decode(path, info, start, stop, audio)
     resampler = RESAMPLERS[audio.resampler]
-    first_in, stop_in = input_span(resampler, start, stop, up, down, info.frames)
+    spans = [
+        (lo, hi, *input_span(resampler, lo, hi, up, down, info.frames))
+        for lo, hi in _resample_blocks(start, stop)
+    ]
+    first_in, stop_in = spans[0][2], spans[-1][3]
     samples = _decode(path, info, first_in, stop_in, audio)
-    resampled = resampler.resample(samples, info.sample_rate, audio.sample_rate)
-    offset = first_in * up // down
-    return resampled[start - offset : stop - offset]
+    out = np.empty(stop - start, dtype=np.float32)
+    for lo, hi, block_in, block_stop in spans:
+        part = samples[block_in - first_in : block_stop - first_in]
+        resampled = resampler.resample(part, info.sample_rate, audio.sample_rate)
+        offset = block_in * up // down
+        keep_lo, keep_hi = max(lo, start), min(hi, stop)
+        out[keep_lo - start : keep_hi - start] = resampled[keep_lo - offset : keep_hi - offset]
+    return out
+
+
+# Output samples resampled in one call. The blocks sit at fixed places in the
+# file's timeline, so a sample's value never depends on which region asked for
+# it (libsoxr's block convolution rounds differently at other offsets): a build
+# and verify --recompute get the same bits.
+_RESAMPLE_BLOCK = 1 << 16
+
+
+def _resample_blocks(start: int, stop: int) -> list[tuple[int, int]]:
+    """The fixed output blocks [lo, hi) that cover [start, stop)."""
+    first, last = start // _RESAMPLE_BLOCK, (stop - 1) // _RESAMPLE_BLOCK
+    return [(b * _RESAMPLE_BLOCK, (b + 1) * _RESAMPLE_BLOCK) for b in range(first, last + 1)]

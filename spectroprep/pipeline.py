@@ -13,6 +13,7 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from .config import Config, load_config
@@ -47,7 +48,7 @@ from .sources import Inputs, find_inputs
 from .stats import merge_all
 from .targets import Targets
 from .tasks import ShardFailure, ShardTask, Source
-from .workers import map_in_workers, stop_workers
+from .workers import map_in_workers, start_fork_server
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
@@ -94,7 +95,7 @@ class _Build:
             inputs,
             cfg,
             self.progress,
-            lambda files: map_in_workers(exact_length_or_error, files, jobs),
+            lambda files: map_in_workers((partial(exact_length_or_error, *f) for f in files), jobs),
         )
         if unusable and self.on_error == "fail":
             raise InputError(
@@ -249,6 +250,9 @@ def build(
     if format is not None:
         cfg = cfg.replace("storage", format=format)
     out = Path(out)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1:
+        start_fork_server()  # it imports the task code while the inputs are read
     inputs = find_inputs(audio)
     if strict and events is None:
         raise InputError("--strict applies to --events")
@@ -262,12 +266,8 @@ def build(
         multi_label=multi_label,
     )
     meta = read_metadata(metadata, inputs)
-    jobs = jobs or os.cpu_count() or 1
     run = _Build(Path(audio), cfg, pending, strict, on_error, out, jobs, progress)
-    try:
-        return run.build(inputs, meta, resume=resume, overwrite=overwrite, command=command)
-    finally:
-        stop_workers(jobs)
+    return run.build(inputs, meta, resume=resume, overwrite=overwrite, command=command)
 
 
 def _write_description(

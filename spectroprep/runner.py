@@ -5,10 +5,10 @@ and checksum is reused, not built again."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from joblib import delayed
 from tqdm import tqdm
 
 from .config import Config
@@ -66,7 +66,7 @@ def run_tasks(
             done[file] = reused
     _remove_unplanned(out, fmt, set(done))
     todo = [t for t in tasks if fmt.file_name(t.index) not in done]
-    calls = (delayed(run_task)(task, out, config, targets, attrs) for task in todo)
+    calls = (partial(run_task, task, out, config, targets, attrs) for task in todo)
     total = sum(t.n_examples for t in tasks)
     initial = sum(r.record.examples for r in done.values())
     with (

@@ -23,7 +23,6 @@ from .labels import FileLabels
 from .plan import Region
 from .segments import cut_windows, region_span
 from .targets import Targets
-from .workers import leave_interrupts_to_the_parent
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,6 @@ def run_task(
     DFT) sums in another order, so features would change in the last bit with
     the number of worker processes.
     """
-    leave_interrupts_to_the_parent()
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     row = 0

@@ -1,81 +1,126 @@
-"""Running tasks on worker processes: the only user of joblib."""
+"""Running tasks on a pool of worker processes, started and stopped by each command.
+
+Workers are forked from a fork server that has imported the task code once
+(numpy, scipy.fft, h5py, soundfile, soxr), so a pool starts in milliseconds
+instead of each worker importing it all again (docs/performance.md); the
+parent forks nothing itself, so its threads and open files never reach a worker.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
-import re
 import signal
-import sys
-import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
-from joblib import Parallel, delayed
-from joblib.externals.loky import get_reusable_executor
-
 from .errors import WorkerDied
 
-# When workers are stopped early (Ctrl-C, a failed task), loky's resource tracker
-# process warns of their semaphores as it removes them: noise to a user. It takes
-# its warning filters from this process's -W options (sys.warnoptions).
-_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+Call = Callable[[], Any]  # a task: a module-level function with its arguments bound (partial)
+
+# imported once by the fork server; every worker is forked with them loaded
+_PRELOAD = ["spectroprep.tasks", "spectroprep.reshard.parts"]
+_CONTEXT = multiprocessing.get_context("forkserver")
 
 
-def _quiet_tracker() -> None:
-    if _QUIET_TRACKER not in sys.warnoptions:
-        sys.warnoptions.append(_QUIET_TRACKER)  # before joblib starts the tracker
+def start_fork_server() -> None:
+    """Start the fork server (if this process has none yet), so that it imports the
+    task code while the parent reads headers."""
+    _CONTEXT.set_forkserver_preload(_PRELOAD)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
 
 
-def leave_interrupts_to_the_parent() -> None:
-    """Ignore Ctrl-C in a joblib worker process: the parent stops the workers and
-    cleans up, while a worker taking it too would print a traceback of its own."""
-    if multiprocessing.current_process().name.startswith("LokyProcess"):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextmanager
-def worker_results(calls: Iterable[Any], jobs: int) -> Iterator[Iterator[Any]]:
-    """The results of joblib ``delayed`` calls, in the order they finish, computed on
-    ``jobs`` worker processes. A worker that dies raises WorkerDied; leaving the
-    block early stops the workers."""
-    _quiet_tracker()
-    finished = Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
-
-    def results() -> Iterator[Any]:
-        with _dead_worker_raises():
-            yield from finished
-
-    with warnings.catch_warnings():
-        # stopping early is the point here, not a mistake joblib should warn about
-        warnings.filterwarnings("ignore", ".*tasks which were still being processed", UserWarning)
-        try:
-            yield results()
-        finally:
-            finished.close()  # on an early exit joblib stops the workers
+def _leave_interrupts_to_the_parent() -> None:
+    """Ignore Ctrl-C in a worker: the parent stops the workers and cleans up, while
+    a worker taking it too would print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @contextmanager
-def _dead_worker_raises() -> Iterator[None]:
+def _dead_worker_raises(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """Turn a broken pool into WorkerDied, with the exit codes of the dead workers."""
+    workers = getattr(pool, "_processes", None) or {}  # shutdown() forgets them
     try:
         yield
     except BrokenProcessPool as exc:
-        codes = re.search(r"exit codes of the workers are (\S+)", str(exc))
-        how = f" (exit codes {codes.group(1)})" if codes else ""
+        codes = sorted({_exit_name(p.exitcode) for p in workers.values() if p.exitcode})
+        how = f" (exit codes {{{', '.join(codes)}}})" if codes else ""
         raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
 
 
-def map_in_workers(
-    function: Callable[..., Any], items: Iterable[tuple[Any, ...]], jobs: int
-) -> list[Any]:
-    """``function(*item)`` for every item, on ``jobs`` worker processes, in order."""
-    _quiet_tracker()
-    with _dead_worker_raises():
-        return list(Parallel(n_jobs=jobs)(delayed(function)(*item) for item in items))
+def _exit_name(code: int) -> str:
+    """ "SIGKILL(-9)" for a worker killed by a signal, else the exit status."""
+    try:
+        return f"{signal.Signals(-code).name}({code})" if code < 0 else str(code)
+    except ValueError:
+        return str(code)
 
 
-def stop_workers(jobs: int) -> None:
-    """Stop the ``jobs`` idle worker processes that joblib keeps for its next call,
-    so none outlives the command (they would linger until their idle timeout)."""
-    get_reusable_executor(max_workers=jobs).shutdown(wait=True)
+@contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``jobs`` workers; leaving the block early stops the running tasks."""
+    start_fork_server()
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=_CONTEXT, initializer=_leave_interrupts_to_the_parent
+    )
+    try:
+        yield pool
+    except BaseException:
+        _stop_now(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel the tasks not started and stop the running ones: a failed task, a dead
+    worker or Ctrl-C ends the command now, not when the running tasks end."""
+    # the executor has no public way to stop a running task (Python 3.14 adds one),
+    # and shutdown() forgets its processes
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+@contextmanager
+def worker_results(calls: Iterable[Call], jobs: int) -> Iterator[Iterator[Any]]:
+    """The results of ``calls``, in the order they finish, computed on ``jobs`` worker
+    processes (in this process when ``jobs`` is 1). A worker that dies raises
+    WorkerDied; leaving the block early stops the workers."""
+    if jobs == 1:
+        yield (call() for call in calls)
+        return
+    with _pool(jobs) as pool:
+        pending: set[Future[Any]] = {pool.submit(call) for call in calls}
+
+        def results() -> Generator[Any, None, None]:
+            nonlocal pending
+            with _dead_worker_raises(pool):
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
+
+        finished = results()
+        try:
+            yield finished
+        finally:
+            finished.close()
+            if pending:  # left early
+                _stop_now(pool)
+
+
+def map_in_workers(calls: Iterable[Call], jobs: int) -> list[Any]:
+    """The results of ``calls``, in their order, computed on ``jobs`` worker processes."""
+    calls = list(calls)
+    if jobs == 1 or len(calls) <= 1:
+        return [call() for call in calls]
+    with _pool(min(jobs, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+        with _dead_worker_raises(pool):
+            return [future.result() for future in futures]

@@ -42,14 +42,18 @@ def finished_shards(out: Path) -> int:
     return max(len(journal.read_text().splitlines()) - 1, 0) if journal.exists() else 0
 
 
-def worker_pids(pid: int) -> list[int]:
-    """The joblib worker processes among the children of ``pid``."""
-    children = [
+def children(pid: int) -> list[int]:
+    return [
         int(child)
         for task in Path(f"/proc/{pid}/task").iterdir()
         for child in (task / "children").read_text().split()
     ]
-    return [c for c in children if b"LokyProcess" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of the build ``pid``: the children of its fork server."""
+    servers = [c for c in children(pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [worker for server in servers for worker in children(server)]
 
 
 def start_and_stop(cmd: list[str], out: Path, stop: signal.Signals | str) -> subprocess.Popen[str]:

@@ -30,7 +30,6 @@ from ..layout import (
 from ..manifest_table import read_table
 from ..output import output_folder
 from ..storage import get_format
-from ..workers import stop_workers
 from .options import new_config
 from .parts import SourceFiles
 from .plan import SplitRequest, plan
@@ -160,15 +159,12 @@ def shard(
     replacing = False
     try:
         with output_folder(out, overwrite) as replacing:
-            jobs = jobs or os.cpu_count() or 1
             try:
-                job.write(jobs, progress)
+                job.write(jobs or os.cpu_count() or 1, progress)
             except BaseException:
                 if not replacing:
                     _remove_new(out, existed)
                 raise
-            finally:
-                stop_workers(jobs)
     except KeyboardInterrupt:
         kept = "the earlier dataset is back in place" if replacing else "nothing was kept"
         raise BuildInterrupted(f"interrupted; {kept} in {out}") from None

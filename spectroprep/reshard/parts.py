@@ -22,7 +22,6 @@ from ..errors import DatasetError
 from ..layout import FileRecord, os_reason
 from ..reader import file_runs
 from ..storage import Reader, get_format
-from ..workers import leave_interrupts_to_the_parent
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,6 @@ def write_part(
     task: PartTask, src: SourceFiles, config: Config, attrs: Mapping[str, Any]
 ) -> tuple[Path, ShardResult]:
     """Gather and write one data file; returns its dataset folder and its result."""
-    leave_interrupts_to_the_parent()
     fmt = get_format(src.storage.format)
     reader = fmt.Reader(src.root, list(src.files), src.storage, verify_checksums=True)
     try:

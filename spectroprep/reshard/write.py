@@ -6,11 +6,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from joblib import delayed
 from tqdm import tqdm
 
 from ..config import Config
@@ -123,7 +123,7 @@ def _write_files(
         for i, size in enumerate(file_sizes(len(positions), per_file)):
             tasks.append(PartTask(folder, i, lo, positions[lo : lo + size]))
             lo += size
-    calls = (delayed(write_part)(task, src, config, attrs) for task in tasks)
+    calls = (partial(write_part, task, src, config, attrs) for task in tasks)
     results: dict[Path, list[ShardResult]] = {folder: [] for folder in folders}
     total = sum(len(p) for p in planned.positions)
     with (
