@@ -1,7 +1,7 @@
 """One shard task, run in a worker process: decode, compute features, write a file.
 
 A task carries everything it needs (source paths, headers, labels), so it can
-run in any process, or on a cluster through joblib's Dask backend.
+run in any process: a local worker pool today, a cluster's workers later.
 """
 
 from __future__ import annotations
