@@ -13,7 +13,7 @@ import numpy as np
 
 from . import __version__
 from .config import Config
-from .layout import FORMAT_NAME, FORMAT_VERSION, FileRecord, atomic_path, sha256_path, tree_size
+from .layout import DIGEST, FORMAT_NAME, FORMAT_VERSION, FileRecord, atomic_path, tree_size
 from .stats import BinStats
 from .storage import get_format
 
@@ -68,15 +68,16 @@ def write_data_file(
     n_classes: int,
 ) -> ShardResult:
     """Write data file ``index`` of the dataset at ``root`` (atomically): ``features``
-    in the stored dtype, the label arrays, ids from ``first_example + 1``."""
+    in the stored dtype, the label arrays, ids from ``first_example + 1``. The file's
+    digest is taken from the bytes as they are written, never read back."""
     features = features.astype(config.storage.dtype, copy=False)
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(index)
     final = root / rel
     final.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(final) as tmp:
-        fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
-    record = FileRecord(rel, len(features), tree_size(final), sha256_path(final))
+        digest = fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
+    record = FileRecord(rel, len(features), tree_size(final), **{DIGEST: digest})
     return ShardResult(record, count_labels(arrays, n_classes), BinStats.of(features))
 
 

@@ -4,7 +4,7 @@ A build keeps ``.build-journal.jsonl`` in its output folder until dataset.json
 is written. Its first line, the *state*, holds everything that decides the
 output: the config, each input file's size and modification time, each file's
 labels. Every further line is one finished shard: the key of its plan, its
-record (with its sha256), its label counts and its statistics. The parent
+record (with its digest), its label counts and its statistics. The parent
 appends a line only after the shard was renamed into place, so every shard the
 journal lists was complete. A resume from another state is refused with a
 list of what changed; a torn last line (a power cut mid-write) is ignored.
@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from .config import Config
 from .datafile import ShardResult
 from .errors import OutputError
 from .labels import LabelSet
-from .layout import JOURNAL, FileRecord, atomic_path, os_reason, sha256_path
+from .layout import DIGEST, JOURNAL, FileRecord, atomic_path, digest_path, os_reason
 from .sources import Inputs
 from .stats import BinStats
 from .tasks import ShardTask, Source
@@ -173,14 +174,22 @@ class Journal:
 
     def reusable(self, task_file: str, key: str) -> ShardResult | None:
         """The result of a shard finished earlier, if it has ``key`` and its file is
-        still exactly as written."""
+        still exactly as written. A record of another digest (a journal from before
+        xxh3_128) is made anew, as a build now records it."""
         entry = self._done.get(task_file)
         if entry is None or entry["key"] != key:
             return None
         path = self.root / task_file
-        if not path.exists() or sha256_path(path) != entry["record"]["sha256"]:
+        result = _decode(entry)
+        record = result.record
+        if not path.exists() or digest_path(path, record.algorithm) != record.digest:
             return None
-        return _decode(entry)
+        if record.algorithm != DIGEST:
+            digest = {DIGEST: digest_path(path)}
+            result = replace(
+                result, record=FileRecord(record.path, record.examples, record.bytes, **digest)
+            )
+        return result
 
     def add(self, key: str, result: ShardResult) -> None:
         """Record a shard whose file is complete and in place."""

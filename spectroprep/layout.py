@@ -2,6 +2,10 @@
 
 Everything that reads a dataset depends on this module and on ``storage``,
 never on the build pipeline.
+
+Each data file's record in dataset.json carries its digest under the name of the
+algorithm: xxh3_128 for files written now, sha256 in datasets written before,
+which still verify and resume.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import xxhash
 
 from .errors import DatasetError, OutputError
 from .naming import natural_sorted
@@ -27,19 +33,58 @@ REJECTED_CSV = "rejected.csv"
 REJECTED_COLUMNS = ("path", "reason")
 JOURNAL = ".build-journal.jsonl"  # an unfinished build's record, for --resume
 TEMP_MARK = ".tmp-"
+DIGEST = "xxh3_128"  # the algorithm of the data file digests a build records
 
 
-@dataclass(frozen=True)
+class Hasher(Protocol):
+    """A running hash (hashlib's and xxhash's objects)."""
+
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+# sha256: what datasets written before xxh3_128 record
+_HASHES: dict[str, Callable[[], Hasher]] = {DIGEST: xxhash.xxh3_128, "sha256": hashlib.sha256}
+
+
+def new_hasher(algorithm: str = DIGEST) -> Hasher:
+    """A running hash of ``algorithm``, a name dataset.json records digests under."""
+    return _HASHES[algorithm]()
+
+
+@dataclass(frozen=True, init=False)
 class FileRecord:
-    """One data file (HDF5 shard or npy block folder) as dataset.json lists it."""
+    """One data file (HDF5 shard or npy block folder) as dataset.json lists it: its
+    digest is recorded under the name of its algorithm (``{"xxh3_128": "..."}``)."""
 
     path: str  # relative to the dataset folder, posix separators
     examples: int
     bytes: int
-    sha256: str
+    algorithm: str  # a name ``new_hasher`` knows
+    digest: str  # hex
+
+    def __init__(self, path: str, examples: int, bytes: int, **digest: str) -> None:
+        if len(digest) != 1 or not digest.keys() <= _HASHES.keys():
+            raise DatasetError(
+                f"{path}: dataset.json gives {', '.join(digest) or 'no digest'} for this "
+                f"file, not one digest of {' or '.join(_HASHES)}"
+            )
+        [(algorithm, value)] = digest.items()
+        set_field = object.__setattr__  # the class is frozen: each field is set once, here
+        set_field(self, "path", path)
+        set_field(self, "examples", examples)
+        set_field(self, "bytes", bytes)
+        set_field(self, "algorithm", algorithm)
+        set_field(self, "digest", value)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "path": self.path,
+            "examples": self.examples,
+            "bytes": self.bytes,
+            self.algorithm: self.digest,
+        }
 
 
 def label_arrays(kind: str) -> tuple[str, ...]:
@@ -143,21 +188,28 @@ def write_rejected(path: Path, rows: Iterable[tuple[str, str]]) -> None:
     write_csv(path, REJECTED_COLUMNS, rows)
 
 
-def _feed(h: Any, path: Path) -> None:
+def _feed(h: Hasher, path: Path) -> None:
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
 
 
-def sha256_path(path: Path) -> str:
-    """Hex sha256 of a file, or of a folder's files (relative names and bytes, natural order)."""
-    h = hashlib.sha256()
+def member_header(name: str) -> bytes:
+    """What a folder's digest takes in before the bytes of each of its files (in
+    natural order of their names): the file's relative name (posix) and a NUL."""
+    return name.encode() + b"\0"
+
+
+def digest_path(path: Path, algorithm: str = DIGEST) -> str:
+    """Hex digest of a file, or of a folder's files (``member_header`` and bytes of
+    each, natural order), as read from the disk."""
+    h = new_hasher(algorithm)
     if path.is_file():
         _feed(h, path)
     else:
         files = {p.relative_to(path).as_posix(): p for p in path.rglob("*") if p.is_file()}
         for name in natural_sorted(files):
-            h.update(name.encode() + b"\0")
+            h.update(member_header(name))
             _feed(h, files[name])
     return h.hexdigest()
 

@@ -4,6 +4,7 @@ and a resumed build ends byte-identical to one that ran through."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -222,6 +223,31 @@ def test_resume_with_skip_leaves_the_bad_file_out_and_reuses_the_shards_before_i
     ours, theirs = tree_checksums(out), tree_checksums(clean)
     assert [rel for rel in theirs if ours.get(rel) != theirs[rel]] == ["dataset.json"]
     assert ours.keys() - theirs.keys() == {"rejected.csv"}
+
+
+def test_resume_reuses_shards_a_journal_records_with_sha256(unfinished):
+    """A journal from before xxh3_128: its shards are checked by their sha256, reused,
+    and recorded in dataset.json as a build now records them."""
+    audio, out = unfinished
+    header, *lines = (out / JOURNAL).read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    for entry in entries:
+        record = entry["record"]
+        del record["xxh3_128"]
+        record["sha256"] = hashlib.sha256((out / record["path"]).read_bytes()).hexdigest()
+    (out / JOURNAL).write_text("\n".join([header, *map(json.dumps, entries)]) + "\n")
+    sets = [arg for pair in ONE_PER_FILE for arg in ("--set", pair)]
+    before = shard_times(out)
+    result = run_command(
+        "build", audio, "--out", out, "-j", 1, "-q", "--resume", "--on-error", "skip", *sets
+    )
+    assert result.returncode == 0, result.stderr
+    after = shard_times(out)
+    assert len([rel for rel in before if after.get(rel) == before[rel]]) == 12
+    (audio / "clip9.flac").unlink()
+    clean = build(audio, out.parent / "clean", overrides=ONE_PER_FILE)
+    files = [json.loads((ds / "dataset.json").read_text())["files"] for ds in (out, clean)]
+    assert files[0] == files[1]
 
 
 def test_resume_where_there_is_nothing_to_resume(tmp_path):

@@ -3,19 +3,27 @@ damage, done to a fresh copy, is reported naming the file and the example."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 import pytest
+import xxhash
 from click.testing import CliRunner, Result
 from conftest import build, write_audio
 
+import spectroprep
 from spectroprep.cli import cli
+from spectroprep.config import load_config
 from spectroprep.layout import JOURNAL
+from spectroprep.naming import natural_sorted
+from spectroprep.storage import hdf5
 from spectroprep.verify import verify
 
 # natural order: cat/meow2 (ids 1-3), cat/meow3 (4), dog/bark1 (5-7), dog/bark10 (8-9);
@@ -86,6 +94,15 @@ def flip_feature_byte(ds: Path) -> None:
     data = bytearray(shard.read_bytes())
     data[chunk.byte_offset + chunk.size // 2] ^= 0x10
     shard.write_bytes(bytes(data))
+
+
+def flip_npy_byte(ds: Path) -> None:
+    """The lowest byte of the last value of example 5: still finite, and npy files
+    carry no checksum, so only the block's digest sees it."""
+    path = ds / "blocks/block-2/id-5.npy"
+    data = bytearray(path.read_bytes())
+    data[-4] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 def truncate(ds: Path) -> None:
@@ -204,7 +221,14 @@ DAMAGE = {
         flip_feature_byte,
         [
             "shards/shard-00001.h5: example 4: /features chunk (examples 4..5) fails its checksum",
-            "shards/shard-00001.h5: sha256 differs from dataset.json",
+            "shards/shard-00001.h5: xxh3_128 differs from dataset.json",
+        ],
+    ),
+    "flipped npy byte": (
+        "npy",
+        flip_npy_byte,
+        [
+            "blocks/block-2: xxh3_128 differs from dataset.json (changed since the build)",
         ],
     ),
     "truncated shard": (
@@ -221,7 +245,7 @@ DAMAGE = {
         lambda ds: (ds / "blocks/block-2/id-5.npy").unlink(),
         [
             "blocks/block-2/id-5.npy: example 5: missing",
-            "blocks/block-2: sha256 differs from dataset.json",
+            "blocks/block-2: xxh3_128 differs from dataset.json",
         ],
     ),
     "stray files hdf5": (
@@ -455,6 +479,128 @@ def test_json_carries_the_same_problems(built, tmp_path):
 
     report = json.loads(run(built["npy"], "--json").stdout)
     assert report == {"ok": True, "examples": 9, "files": 3, "problems": [], "warnings": []}
+
+
+# -- digests ------------------------------------------------------------------------
+
+
+def digest_of(path: Path, new: Callable[[], Any] = xxhash.xxh3_128) -> str:
+    """A file's digest, or a block folder's: each file's name, a NUL and its bytes,
+    in natural order of the names."""
+    h = new()
+    if path.is_file():
+        h.update(path.read_bytes())
+    else:
+        for name in natural_sorted(p.name for p in path.iterdir()):
+            h.update(name.encode() + b"\0" + (path / name).read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("name", ["hdf5", "npy", "events-npy"])
+def test_dataset_json_names_the_xxh3_128_digest_of_each_file(built, name):
+    files = json.loads((built[name] / "dataset.json").read_text())["files"]
+    assert len(files) == 3
+    for record in files:
+        assert list(record) == ["path", "examples", "bytes", "xxh3_128"]
+        assert record["xxh3_128"] == digest_of(built[name] / record["path"])
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "damaged"),
+    [
+        ("hdf5", flip_feature_byte, "shards/shard-00001.h5"),
+        ("npy", flip_npy_byte, "blocks/block-2"),
+    ],
+)
+def test_a_dataset_json_with_sha256_records_still_verifies_and_opens(
+    built, tmp_path, name, damage, damaged
+):
+    """As datasets written before xxh3_128 record their files; their digests still
+    guard the files."""
+    ds = copy(built, name, tmp_path)
+
+    def to_sha256(info: dict) -> None:
+        for record in info["files"]:
+            del record["xxh3_128"]
+            record["sha256"] = digest_of(ds / record["path"], hashlib.sha256)
+
+    edit_json(ds, to_sha256)
+    result = run(ds)
+    assert result.exit_code == 0, result.output
+    with spectroprep.open_dataset(ds) as old, spectroprep.open_dataset(built[name]) as new:
+        x, y = old.get_batch(np.arange(len(old)))
+        x2, y2 = new.get_batch(np.arange(len(new)))
+        assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    damage(ds)
+    result = run(ds)
+    assert result.exit_code == 1
+    assert f"{damaged}: sha256 differs from dataset.json (changed since the build)\n" in (
+        result.stdout
+    )
+
+
+def test_a_record_without_a_known_digest_is_malformed(built, tmp_path):
+    ds = copy(built, "hdf5", tmp_path)
+
+    def to_md5(info: dict) -> None:
+        record = info["files"][0]
+        record["md5"] = record.pop("xxh3_128")
+
+    edit_json(ds, to_md5)
+    result = run(ds)
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        "dataset.json: shards/shard-00000.h5: dataset.json gives md5 for this file, "
+        "not one digest of xxh3_128 or sha256\n"
+    )
+
+
+def test_a_shard_is_the_same_bytes_whatever_was_written_before(tmp_path):
+    """Shard images are made in a buffer each thread keeps: what an earlier, larger
+    shard left there never shows in a later one."""
+    storage = load_config().storage
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    labels = {"labels": np.arange(3, dtype=np.int64)}
+    written = {}
+
+    def write(name: str, features: np.ndarray, attrs: dict[str, Any]) -> None:
+        path = tmp_path / name
+        digest = hdf5.write(path, features, labels, 1, attrs, storage)
+        written[name] = (path.read_bytes(), digest)
+
+    fresh = threading.Thread(target=write, args=("fresh.h5", small, {}))  # a new buffer
+    fresh.start()
+    fresh.join()
+    large = rng.standard_normal((3, 40, 50)).astype(np.float32) + 1
+    write("large.h5", large, {f"key{i}": "x" * 100 for i in range(50)})
+    write("after.h5", small, {})
+    (a, digest_a), (b, digest_b) = written["fresh.h5"], written["after.h5"]
+    assert a == b and digest_a == digest_b == xxhash.xxh3_128(a).hexdigest()
+
+
+def test_a_shard_image_reads_as_a_sparse_file():
+    """Bytes HDF5 has not written are zeros, even in a buffer an earlier shard filled."""
+    image = hdf5._ImageFile(bytearray(b"\xff" * 64))
+    image.seek(8)
+    image.write(b"ab")
+    image.truncate(16)
+    with image.image() as view:
+        assert bytes(view) == bytes(8) + b"ab" + bytes(6)
+
+
+def test_a_failed_allocation_reaches_the_caller_not_hdf5(tmp_path, monkeypatch):
+    """HDF5 crashes the process when a write fails and the file is then closed: the
+    image keeps the error from it and raises it once HDF5 is done."""
+
+    def no_memory(self: hdf5._ImageFile, size: int) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(hdf5._ImageFile, "_reserve", no_memory)
+    features = np.zeros((2, 3, 4), dtype=np.float32)
+    with pytest.raises(MemoryError):
+        hdf5.write(tmp_path / "shard.h5", features, {}, 1, {}, load_config().storage)
+    assert not (tmp_path / "shard.h5").exists()
 
 
 # -- recompute ----------------------------------------------------------------------

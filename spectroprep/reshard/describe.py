@@ -17,7 +17,7 @@ from ..stats import BinStats
 
 
 def fingerprint(root: Path) -> str:
-    """sha256 of a dataset's dataset.json, which holds every data file's sha256."""
+    """sha256 of a dataset's dataset.json, which holds every data file's digest."""
     return hashlib.sha256((root / DATASET_JSON).read_bytes()).hexdigest()
 
 

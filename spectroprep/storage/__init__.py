@@ -71,9 +71,11 @@ class Format(Protocol):
         first_id: int,
         attrs: Mapping[str, Any],
         storage: StorageConfig,
-    ) -> None:
+    ) -> str:
         """Write one data file (or block folder) at ``path``, which does not exist yet,
-        with the label arrays in ``targets`` ("labels", "frame_targets"; either may be absent)."""
+        with the label arrays in ``targets`` ("labels", "frame_targets"; either may be
+        absent). Returns its xxh3_128 hex digest (``layout.digest_path``), taken from
+        the bytes as they are written."""
         ...
 
 

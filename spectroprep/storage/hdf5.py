@@ -4,17 +4,17 @@ Feature parameters are stored as attributes of the file, so a shard describes
 itself to h5ls/h5dump users. /features carries a fletcher32 checksum per chunk,
 so HDF5 itself reports a corrupted chunk when it is read.
 
-Shards are written through a file object that keeps a failed write (a full
-disk) from HDF5, which would crash the process on closing the file (h5py
-issue 914), and raises it once HDF5 is done.
+A shard is made as a file image in memory (``_ImageFile``), then written with
+one call and hashed from memory: HDF5 never writes to the disk itself.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,13 @@ import h5py
 import numpy as np
 
 from ..config import StorageConfig
+from ..layout import new_hasher
 from .codecs import compression_options
 from .hdf5_read import Reader as Reader
 
 OWNED = re.compile(r"shards(/shard-\d+\.h5)?")  # what this format writes
+_METADATA_BYTES = 1 << 16  # room for a shard's HDF5 metadata, beside its arrays
+_images = threading.local()  # each thread's buffer for shard images
 
 
 def file_name(index: int) -> str:
@@ -45,14 +48,33 @@ def write(
     first_id: int,
     attrs: Mapping[str, Any],
     storage: StorageConfig,
-) -> None:
+) -> str:
     """Write one shard file at ``path``: /features, then /labels and /frame_targets
-    when ``targets`` has them."""
+    when ``targets`` has them. Returns the file's xxh3_128 hex digest."""
+    with image(features, targets, first_id, attrs, storage) as data:
+        path.write_bytes(data)
+        digest = new_hasher()
+        digest.update(data)
+    return digest.hexdigest()
+
+
+@contextmanager
+def image(
+    features: np.ndarray,
+    targets: Mapping[str, np.ndarray],
+    first_id: int,
+    attrs: Mapping[str, Any],
+    storage: StorageConfig,
+) -> Iterator[memoryview]:
+    """The bytes of a shard file, made in memory; valid inside the block only (the
+    calling thread's buffer then holds the next shard)."""
     # numpy's float16 conversion is ~4x faster than HDF5's (PERFORMANCE.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n = len(data)
-    file = _GuardedFile(path)
-    with file, h5py.File(file, "w") as h5:
+    size = data.nbytes + sum(a.nbytes for a in targets.values()) + _METADATA_BYTES
+    file = _ImageFile(_image_buffer(size))
+    # no chunk cache: every chunk is written whole and once, so caching it only adds work
+    with file, h5py.File(file, "w", rdcc_nbytes=0) as h5:
         # track_times=False keeps the bytes identical from run to run
         for name, array in (("features", data), ("frame_targets", targets.get("frame_targets"))):
             if array is None:
@@ -72,20 +94,33 @@ def write(
         file_attrs = h5.attrs  # made anew by each h5.attrs access
         for key, value in attrs.items():
             file_attrs[key] = value
+    with file.image() as view:
+        yield view
 
 
-class _GuardedFile(io.RawIOBase):
-    """A file for h5py to write through that never lets a failed write reach HDF5.
+def _image_buffer(size: int) -> bytearray:
+    """The calling thread's buffer for shard images, of at least ``size`` bytes: kept
+    between shards, as a fresh one costs more in page faults than the shard's copy."""
+    buffer: bytearray = getattr(_images, "buffer", bytearray())
+    if len(buffer) < size:
+        buffer = _images.buffer = bytearray(size)
+    return buffer
 
-    HDF5 crashes the process when a write fails and the file is then closed
-    (h5py issue 914). This file keeps the first OSError and drops later writes,
-    so HDF5 finishes normally; ``close`` then raises the error.
+
+class _ImageFile(io.RawIOBase):
+    """A file in memory for h5py to write a shard into (in ``buffer``, which grows
+    as needed); bytes never written read as zeros, as in a sparse file.
+
+    HDF5 thus never meets a failed disk write, which crashes the process when the
+    file is then closed (h5py issue 914): the image is written to the disk in one
+    call afterwards. A failed allocation is kept from HDF5 the same way: later
+    writes are dropped and ``close`` raises it.
     """
 
-    def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    def __init__(self, buffer: bytearray) -> None:
+        self._buffer = buffer
         self._pos = self._end = 0
-        self._error: OSError | None = None
+        self._error: MemoryError | None = None
 
     def readable(self) -> bool:
         return True
@@ -105,23 +140,24 @@ class _GuardedFile(io.RawIOBase):
         return self._pos
 
     def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        if self._error is None:
-            try:
-                done = 0
-                while done < len(view):
-                    done += os.pwrite(self._fd, view[done:], self._pos + done)
-            except OSError as exc:
-                self._error = exc
-        self._pos += len(view)
+        with memoryview(data) as view, view.cast("B") as raw:
+            n = len(raw)
+            if self._error is None:
+                try:
+                    self._zeros_to(self._pos)
+                    self._reserve(self._pos + n)
+                    with memoryview(self._buffer) as buffer:  # a bytearray would copy raw first
+                        buffer[self._pos : self._pos + n] = raw
+                except MemoryError as exc:
+                    self._error = exc
+        self._pos += n
         self._end = max(self._end, self._pos)
-        return len(view)
+        return n
 
     def readinto(self, out: Any) -> int:
-        view = memoryview(out).cast("B")
-        n = max(0, min(len(view), self._end - self._pos))
-        got = os.preadv(self._fd, [view[:n]], self._pos) if n and self._error is None else 0
-        view[got:n] = bytes(n - got)  # what a failed write never put there
+        with memoryview(out) as view, view.cast("B") as raw, memoryview(self._buffer) as buffer:
+            n = max(0, min(len(raw), self._end - self._pos))
+            raw[:n] = buffer[self._pos : self._pos + n] if self._error is None else bytes(n)
         self._pos += n
         return n
 
@@ -129,15 +165,29 @@ class _GuardedFile(io.RawIOBase):
         size = self._pos if size is None else size
         if self._error is None:
             try:
-                os.ftruncate(self._fd, size)
-            except OSError as exc:
+                self._zeros_to(size)
+            except MemoryError as exc:
                 self._error = exc
         self._end = size
         return size
 
+    def _reserve(self, size: int) -> None:
+        if size > len(self._buffer):
+            self._buffer.extend(bytes(max(size - len(self._buffer), len(self._buffer) // 2)))
+
+    def _zeros_to(self, end: int) -> None:
+        """Zeros from the image's end to ``end``, where HDF5 left a gap (the buffer
+        may still hold an earlier shard's bytes there)."""
+        if end > self._end:
+            self._reserve(end)
+            self._buffer[self._end : end] = bytes(end - self._end)
+            self._end = end
+
+    def image(self) -> memoryview:
+        """The file's bytes (a view, to be released before the next shard)."""
+        return memoryview(self._buffer)[: self._end]
+
     def close(self) -> None:
-        if not self.closed:
-            os.close(self._fd)
-            super().close()
+        super().close()
         if self._error is not None:
             raise self._error

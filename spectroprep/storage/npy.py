@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..config import StorageConfig
-from ..layout import FileRecord
+from ..layout import FileRecord, Hasher, member_header, new_hasher
+from ..naming import natural_sorted
 
 OWNED = re.compile(r"blocks(/block-\d+(/(id-\d+|labels|frame_targets)\.npy)?)?")  # what we write
 
@@ -38,21 +39,31 @@ def write(
     first_id: int,
     attrs: Mapping[str, Any],
     storage: StorageConfig,
-) -> None:
-    """Write one block folder at ``path``."""
+) -> str:
+    """Write one block folder at ``path``. Returns its xxh3_128 hex digest, as
+    ``layout.digest_path`` makes it: taken in as the files are written."""
     path.mkdir()
-    for row, example in enumerate(np.asarray(features, dtype=storage.dtype)):
-        _save(path / Path(example_path("", row, first_id + row)).name, example)
-    for name, array in targets.items():
-        _save(path / f"{name}.npy", array)
+    files = {
+        Path(example_path("", row, first_id + row)).name: example
+        for row, example in enumerate(np.asarray(features, dtype=storage.dtype))
+    }
+    files.update((f"{name}.npy", array) for name, array in targets.items())
+    digest = new_hasher()
+    for name in natural_sorted(files):
+        digest.update(member_header(name))
+        _save(path / name, files[name], digest)
+    return digest.hexdigest()
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    """``np.save`` through one plain write: a full disk then raises an OSError with
-    the system's reason (numpy's own file write only says how many bytes it wrote)."""
+def _save(path: Path, array: np.ndarray, digest: Hasher) -> None:
+    """``np.save`` through one plain write (a full disk then raises an OSError with
+    the system's reason; numpy's own file write only says how many bytes it wrote),
+    the bytes also going to ``digest``."""
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, array, allow_pickle=False)
-    path.write_bytes(buffer.getbuffer())
+    with buffer.getbuffer() as data:
+        path.write_bytes(data)
+        digest.update(data)
 
 
 class Reader:

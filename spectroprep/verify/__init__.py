@@ -4,8 +4,8 @@ Everything is checked through the on-disk format (layout, storage, config):
 
 - dataset.json: readable, of this format version, its fields well-formed (``dataset``);
 - the data files it lists: where the format puts them, present, with the recorded size
-  and sha256; and no other file in the folder, a leftover build journal named as such
-  (``files``);
+  and digest (xxh3_128; sha256 in datasets written before); and no other file in the
+  folder, a leftover build journal named as such (``files``);
 - the contents of each HDF5 shard (``hdf5``) or npy block (``npy``): layout, example
   ids, finite features, valid labels and frame targets, whose counts must match
   dataset.json's (``values``);

@@ -1,5 +1,5 @@
 """The data files dataset.json lists (where the format puts them, inside the folder,
-present, with the recorded size and sha256), and any file in the folder it does not list."""
+present, with the recorded size and digest), and any file in the folder it does not list."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..layout import (
     MANIFEST_CSV,
     REJECTED_CSV,
     check_inside,
-    sha256_path,
+    digest_path,
     tree_size,
 )
 from .dataset import Dataset
@@ -25,7 +25,8 @@ _LEFT_OVER = "left over from an interrupted build (run the build again with --re
 
 def check_files(ds: Dataset, log: Log) -> list[int]:
     """Each listed data file: where the format puts it, inside the folder, present, with
-    the recorded size and sha256. Returns the indices of those present."""
+    the recorded size and digest (of the algorithm it names). Returns the indices of
+    those present."""
     present = []
     for i, record in enumerate(ds.files):
         rel = record.path
@@ -45,8 +46,10 @@ def check_files(ds: Dataset, log: Log) -> list[int]:
         size = tree_size(path)
         if size != record.bytes:
             log.add(rel, None, f"{size} bytes, dataset.json says {record.bytes}")
-        if sha256_path(path) != record.sha256:
-            log.add(rel, None, "sha256 differs from dataset.json (changed since the build)")
+        if digest_path(path, record.algorithm) != record.digest:
+            log.add(
+                rel, None, f"{record.algorithm} differs from dataset.json (changed since the build)"
+            )
     return present
 
 
