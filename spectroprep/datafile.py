@@ -50,11 +50,13 @@ def count_labels(arrays: Mapping[str, np.ndarray], n_classes: int) -> dict[str, 
 @dataclass(frozen=True)
 class ShardResult:
     """What a worker reports of a shard: its record, its label counts per class,
-    and the statistics of its features as stored."""
+    the statistics of its features as stored, and the sources it left out because
+    they failed to decode ((name, message naming the file) pairs)."""
 
     record: FileRecord
     counts: dict[str, np.ndarray]
     stats: BinStats
+    left_out: tuple[tuple[str, str], ...] = ()
 
 
 def write_data_file(

@@ -117,6 +117,7 @@ def _encode(key: str, result: ShardResult) -> dict[str, Any]:
         "counts": {name: np.asarray(v).tolist() for name, v in result.counts.items()},
         # JSON writes floats as their shortest repr: they read back to the same bits
         "stats": {"count": stats.count, "mean": stats.mean.tolist(), "m2": stats.m2.tolist()},
+        "left_out": [list(problem) for problem in result.left_out],
     }
 
 
@@ -126,6 +127,7 @@ def _decode(entry: Mapping[str, Any]) -> ShardResult:
         FileRecord(**entry["record"]),
         {name: np.asarray(v, dtype=np.int64) for name, v in entry["counts"].items()},
         BinStats(stats["count"], np.asarray(stats["mean"]), np.asarray(stats["m2"])),
+        tuple((name, message) for name, message in entry.get("left_out", [])),
     )
 
 

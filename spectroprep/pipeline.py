@@ -43,9 +43,11 @@ from .manifest import write_manifest
 from .metadata import Metadata, read_metadata
 from .naming import natural_key
 from .output import output_folder
-from .runner import make_tasks, run_tasks
+from .runner import TaskRunner, make_tasks
+from .settle import settle
 from .sources import Inputs, find_inputs
 from .stats import merge_all
+from .storage import get_format
 from .targets import Targets
 from .tasks import ShardFailure, ShardTask, Source
 from .workers import map_in_workers, start_fork_server
@@ -138,26 +140,41 @@ class _Build:
         self, sources: list[Source], label_set: LabelSet, journal: Journal, replacing: bool
     ) -> Built:
         """Write every shard; with ``on_error = "skip"`` leave out the sources that fail
-        to decode and plan again (finished shards whose plan did not change are kept)."""
-        storage = self.config.storage
-        per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
-        failed: list[Problem] = []
-        while True:
-            tasks = make_tasks(sources, per_file)
-            targets = Targets.from_config(label_set, self.config)
-            attrs = shard_attrs(self.config, label_set.kind, label_set.classes)
-            results, failure = run_tasks(
-                tasks, self.out, self.config, targets, attrs, self.jobs, self.progress, journal
-            )
-            if failure is None:
-                return Built(sources, label_set, targets, tasks, results, failed)
-            if self.on_error == "fail":
-                raise InputError(_decode_failure(failure, replacing))
-            for _, message in failure.problems:
-                warnings.warn(f"left out {message}", SpectroprepWarning, stacklevel=2)
-            failed += failure.problems
-            bad = {name for name, _ in failure.problems}
-            sources, label_set = self.bind([s for s in sources if s.name not in bad])
+        to decode, each from its own shard (the others are not redone), then close the
+        gaps in ids and file names that they leave (``settle``)."""
+        config = self.config
+        per_file = (
+            config.storage.shard_examples
+            if config.storage.format == "hdf5"
+            else config.storage.block_size
+        )
+        skip = self.on_error == "skip"
+        tasks = make_tasks(sources, per_file)
+        targets = Targets.from_config(label_set, config)
+        attrs = shard_attrs(config, label_set.kind, label_set.classes)
+        runner = TaskRunner(
+            self.out, config, targets, attrs, self.jobs, self.progress, journal, skip
+        )
+        outcomes = runner.run(tasks)
+        if not skip and isinstance(outcomes[0], ShardFailure):
+            raise InputError(_decode_failure(outcomes[0], replacing))
+        # a source spread over several shards fails in each: the first says why
+        reasons: dict[str, str] = {}
+        for outcome in outcomes:
+            left = outcome.problems if isinstance(outcome, ShardFailure) else outcome.left_out
+            for name, message in left:
+                reasons.setdefault(name, message)
+        if reasons:
+            outcomes = runner.without(tasks, outcomes, reasons)
+        failed = list(reasons.items())
+        for _, message in failed:
+            warnings.warn(f"left out {message}", SpectroprepWarning, stacklevel=2)
+        tasks, results = settle(tasks, outcomes, self.out, get_format(config.storage.format))
+        if not results:
+            raise InputError(f"{self.audio}: no file could be decoded")
+        bad = {name for name, _ in failed}
+        kept = [s for s in sources if s.name not in bad]
+        return Built(kept, label_set, targets, tasks, results, failed)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Running a build's shard tasks on worker processes, with a journal of the
 finished ones: a shard the journal holds with an unchanged plan
-and checksum is reused, not built again."""
+and digest is reused, not built again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ from .config import Config
 from .datafile import ShardResult
 from .journal import Journal, shard_key
 from .layout import remove_path
-from .naming import natural_key
 from .plan import plan_shards
 from .storage import Format, get_format
 from .targets import Targets
@@ -42,42 +42,99 @@ def _remove_unplanned(out: Path, fmt: Format, keep: set[str]) -> None:
                 remove_path(entry)
 
 
-def run_tasks(
-    tasks: Sequence[ShardTask],
-    out: Path,
-    config: Config,
-    targets: Targets,
-    attrs: dict[str, Any],
-    jobs: int,
-    progress: bool,
-    journal: Journal,
-) -> tuple[list[ShardResult], ShardFailure | None]:
-    """Run the shard tasks the journal does not already hold on ``jobs`` worker
-    processes, recording each finished one; stop at the first shard that fails.
+Outcome = ShardResult | ShardFailure
 
-    Returns the results in shard order, or the failure.
+
+@dataclass(frozen=True)
+class TaskRunner:
+    """Runs shard tasks of one build on ``jobs`` worker processes and journals them.
+
+    With ``skip``, a source that fails to decode is left out of its shard and the
+    shard written without it; without, the first failure stops the run.
     """
-    fmt = get_format(config.storage.format)
-    keys = {fmt.file_name(t.index): shard_key(t, attrs) for t in tasks}
-    done: dict[str, ShardResult] = {}
-    for file, key in keys.items():
-        reused = journal.reusable(file, key)
-        if reused is not None:
-            done[file] = reused
-    _remove_unplanned(out, fmt, set(done))
-    todo = [t for t in tasks if fmt.file_name(t.index) not in done]
-    calls = (partial(run_task, task, out, config, targets, attrs) for task in todo)
-    total = sum(t.n_examples for t in tasks)
-    initial = sum(r.record.examples for r in done.values())
-    with (
-        worker_results(calls, jobs) as finished,
-        tqdm(total=total, initial=initial, desc="build", unit="ex", disable=not progress) as bar,
-    ):
-        for result in finished:
-            if isinstance(result, ShardFailure):
-                return [], result
-            journal.add(keys[result.record.path], result)
-            done[result.record.path] = result
-            bar.update(result.record.examples)
-    # file names follow shard order
-    return [done[file] for file in sorted(done, key=natural_key)], None
+
+    out: Path
+    config: Config
+    targets: Targets
+    attrs: dict[str, Any]
+    jobs: int
+    progress: bool
+    journal: Journal
+    skip: bool
+
+    def run(self, tasks: Sequence[ShardTask]) -> list[Outcome]:
+        """Every task's outcome, in task order, reusing what the journal holds; without
+        ``skip``, the first failure alone."""
+        fmt = get_format(self.config.storage.format)
+        done: dict[int, Outcome] = {}
+        for task in tasks:
+            reused = self.journal.reusable(fmt.file_name(task.index), self._key(task))
+            # a shard written without a failing source is whole only to another skip
+            if reused is not None and (self.skip or not reused.left_out):
+                done[task.index] = reused
+        _remove_unplanned(self.out, fmt, {fmt.file_name(i) for i in done})
+        todo = [t for t in tasks if t.index not in done]
+        total = sum(t.n_examples for t in tasks)
+        initial = sum(r.record.examples for r in done.values() if isinstance(r, ShardResult))
+        with tqdm(
+            total=total, initial=initial, desc="build", unit="ex", disable=not self.progress
+        ) as bar:
+            for task, outcome in self._execute(todo):
+                if isinstance(outcome, ShardFailure) and not self.skip:
+                    return [outcome]
+                done[task.index] = outcome
+                bar.update(task.n_examples)
+        return [done[t.index] for t in tasks]
+
+    def without(
+        self, tasks: Sequence[ShardTask], outcomes: Sequence[Outcome], failed: Mapping[str, str]
+    ) -> list[Outcome]:
+        """The outcomes after writing again, without them, the shards that hold windows
+        of a ``failed`` source (name -> why) that decoded in this shard but not in
+        another: no file keeps a part of a source that is left out."""
+        fmt = get_format(self.config.storage.format)
+        outcomes = list(outcomes)
+        again = []
+        for i, (task, outcome) in enumerate(zip(tasks, outcomes, strict=True)):
+            if isinstance(outcome, ShardFailure):
+                continue
+            left = {name for name, _ in outcome.left_out}
+            still = [p for p in task.parts if p[0].name in failed and p[0].name not in left]
+            if not still:
+                continue
+            gone = tuple((name, failed[name]) for name in dict.fromkeys(p[0].name for p in still))
+            kept = tuple(p for p in task.parts if p[0].name not in failed)
+            remove_path(self.out / fmt.file_name(task.index))  # npy folders are not replaced
+            if kept:
+                again.append((i, replace(task, parts=kept), outcome.left_out + gone))
+            else:  # nothing of the shard is left
+                outcomes[i] = ShardFailure(task.index, outcome.left_out + gone)
+        by_index = {task.index: (i, left_out) for i, task, left_out in again}
+        for task, outcome in self._execute([task for _, task, _ in again]):
+            i, left_out = by_index[task.index]
+            if isinstance(outcome, ShardResult):
+                outcome = replace(outcome, left_out=left_out)
+            outcomes[i] = outcome
+        return outcomes
+
+    def _execute(self, tasks: Sequence[ShardTask]) -> Iterator[tuple[ShardTask, Outcome]]:
+        """Run ``tasks`` on the workers, journal each written shard, and yield each task
+        with its outcome as they finish."""
+        fmt = get_format(self.config.storage.format)
+        by_index = {t.index: t for t in tasks}
+        by_file = {fmt.file_name(t.index): t for t in tasks}
+        calls = (
+            partial(run_task, t, self.out, self.config, self.targets, self.attrs, self.skip)
+            for t in tasks
+        )
+        with worker_results(calls, self.jobs) as finished:
+            for outcome in finished:
+                if isinstance(outcome, ShardFailure):
+                    yield by_index[outcome.index], outcome
+                    continue
+                task = by_file[outcome.record.path]
+                self.journal.add(self._key(task), outcome)
+                yield task, outcome
+
+    def _key(self, task: ShardTask) -> str:
+        return shard_key(task, self.attrs)

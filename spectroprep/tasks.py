@@ -7,7 +7,7 @@ run in any process: a local worker pool today, a cluster's workers later.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,16 +74,25 @@ def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class ShardFailure:
-    """Sources of a shard that could not be decoded (truncated, NaN samples...): nothing
-    was written. ``problems``: (source name, message naming the file) pairs."""
+    """Sources of a shard that could not be decoded (truncated, NaN samples...), and
+    nothing written: without ``skip``, or when no source of the shard decoded.
+    ``problems``: (source name, message naming the file) pairs."""
 
+    index: int  # the shard task's
     problems: tuple[tuple[str, str], ...]
 
 
 def run_task(
-    task: ShardTask, root: Path, config: Config, targets: Targets, attrs: Mapping[str, Any]
+    task: ShardTask,
+    root: Path,
+    config: Config,
+    targets: Targets,
+    attrs: Mapping[str, Any],
+    skip: bool = False,
 ) -> ShardResult | ShardFailure:
-    """Compute and write one shard, or report the sources it could not decode.
+    """Compute and write one shard, or report the sources it could not decode. With
+    ``skip`` the shard is written without them, its ids still counted from
+    ``task.first_example`` (the parent renumbers later files).
 
     BLAS runs on one thread: a threaded matrix product (mel filters, short-frame
     DFT) sums in another order, so features would change in the last bit with
@@ -91,6 +100,7 @@ def run_task(
     """
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
+    decoded = np.ones(task.n_examples, dtype=bool)
     row = 0
     problems = []
     with threadpool_limits(limits=1, user_api="blas"):
@@ -99,10 +109,20 @@ def run_task(
                 region_features(source, region, config, features[row : row + region.count])
             except InputError as exc:
                 problems.append((source.name, str(exc)))
+                decoded[row : row + region.count] = False
             row += region.count
-    if problems:
-        return ShardFailure(tuple(problems))
-    arrays = task_targets(task, targets)
-    return write_data_file(
-        root, config, task.index, task.first_example, features, arrays, attrs, targets.n_classes
+    if problems and (not skip or not decoded.any()):
+        return ShardFailure(task.index, tuple(problems))
+    failed = {name for name, _ in problems}
+    kept = replace(task, parts=tuple(p for p in task.parts if p[0].name not in failed))
+    result = write_data_file(
+        root,
+        config,
+        task.index,
+        task.first_example,
+        features if decoded.all() else features[decoded],
+        task_targets(kept, targets),
+        attrs,
+        targets.n_classes,
     )
+    return replace(result, left_out=tuple(problems))

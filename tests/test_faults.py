@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
-from conftest import build, run_command, tree_checksums, write_audio
+from conftest import assert_same_examples, build, run_command, tree_checksums, write_audio
 
 import spectroprep
+from spectroprep import runner
 from spectroprep.audio import probe, read_region
 from spectroprep.cli import cli
 from spectroprep.config import AudioConfig
-from spectroprep.errors import InputError
+from spectroprep.errors import InputError, SpectroprepWarning
 from spectroprep.layout import JOURNAL, TEMP_MARK
 
 SMALL = ("--set", "storage.shard_examples=2", "--set", "storage.block_size=2")
@@ -224,9 +225,9 @@ def test_files_that_fail_in_decoding_are_reported_by_their_shard_task(tmp_path):
     assert rejected["clip20.wav"] == "1 NaN or infinite sample(s), the first at 0.250 s"
     cut.unlink()
     (audio / "clip20.wav").unlink()
+    # the left-out files' shards are written without them, the others as planned
     clean = build(audio, tmp_path / "clean", overrides=SMALL[1::2])
-    ours, theirs = tree_checksums(out), tree_checksums(clean)
-    assert all(ours[rel] == digest for rel, digest in theirs.items() if rel != "dataset.json")
+    assert_same_examples(out, clean)
     assert not (out / JOURNAL).exists()
 
 
@@ -293,3 +294,39 @@ def test_debug_shows_the_traceback_of_an_expected_error(tmp_path):
     assert plain.returncode == debug.returncode == 2
     assert "Traceback" not in plain.stderr and "Traceback (most recent call last)" in debug.stderr
     assert plain.stderr.strip().splitlines()[-1] == debug.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "npy"])
+@pytest.mark.parametrize("per_file", [1, 3])
+def test_a_file_failing_in_decoding_costs_only_its_own_shards(tmp_path, monkeypatch, fmt, per_file):
+    """No shard without the bad file is computed twice; ids and file names close up
+    behind it (per_file 1: its shards vanish, the later files are renamed)."""
+    audio = tmp_path / "audio"
+    for i, seconds in enumerate([2.0, 3.0, 2.0, 1.0, 3.0], start=1):
+        write_audio(audio / f"clip{i}.wav", seconds, 16000, seed=i)
+    x = np.full(2 * 16000, 0.1, dtype=np.float32)
+    x[20000] = np.inf
+    sf.write(audio / "clip3.wav", x, 16000, subtype="FLOAT")  # the middle file, 2 windows
+    sets = [f"storage.shard_examples={per_file}", f"storage.block_size={per_file}"]
+    calls = []
+    real = runner.run_task
+    monkeypatch.setattr(
+        runner, "run_task", lambda task, *a: calls.append(task.index) or real(task, *a)
+    )
+    with pytest.warns(SpectroprepWarning, match=r"left out .*clip3\.wav: 1 NaN or infinite"):
+        out = build(audio, tmp_path / "ds", overrides=sets, format=fmt, on_error="skip", jobs=1)
+    planned = -(-11 // per_file)  # 11 windows, clip3.wav's are the 6th and 7th
+    sizes = [11 // planned + (i < 11 % planned) for i in range(planned)]
+    holding_clip3 = {
+        i for i in range(planned) if {5, 6} & set(range(sum(sizes[:i]), sum(sizes[: i + 1])))
+    }
+    assert set(calls) == set(range(planned))
+    # a shard where clip3.wav decoded is written again without it; no other is redone
+    assert {i for i in calls if calls.count(i) > 1} <= holding_clip3
+    files = spectroprep.open_dataset(out).info["files"]
+    removed = 2 if per_file == 1 else 0  # shards that held clip3.wav alone
+    assert len(files) == planned - removed
+    (audio / "clip3.wav").unlink()
+    assert_same_examples(out, build(audio, tmp_path / "clean", overrides=sets, format=fmt))
+    with (out / "rejected.csv").open(newline="") as f:
+        assert [row["path"] for row in csv.DictReader(f)] == ["clip3.wav"]

@@ -78,6 +78,11 @@ class Format(Protocol):
         the bytes as they are written."""
         ...
 
+    def renumber(self, path: Path, first_id: int) -> None:
+        """Give the examples of a written data file the ids ``first_id, first_id + 1,
+        ...``, changing nothing else."""
+        ...
+
 
 FORMATS: dict[str, Format] = {"hdf5": hdf5, "npy": npy}  # type: ignore[dict-item]
 

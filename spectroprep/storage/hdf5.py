@@ -58,6 +58,17 @@ def write(
     return digest.hexdigest()
 
 
+def renumber(path: Path, first_id: int) -> None:
+    """Give the shard's examples the ids ``first_id, first_id + 1, ...``: /example_id
+    is a contiguous array without filters, so only its bytes change, in place."""
+    with h5py.File(path, "r") as h5:
+        ids = h5["example_id"]
+        offset, count, dtype = ids.id.get_offset(), len(ids), ids.dtype
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(np.arange(first_id, first_id + count, dtype=dtype).tobytes())
+
+
 @contextmanager
 def image(
     features: np.ndarray,

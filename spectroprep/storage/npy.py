@@ -55,6 +55,15 @@ def write(
     return digest.hexdigest()
 
 
+def renumber(path: Path, first_id: int) -> None:
+    """Give the block's examples the ids ``first_id, first_id + 1, ...``: their files
+    are renamed, in an order in which no new name is still taken."""
+    old = sorted(int(p.stem.removeprefix("id-")) for p in path.glob("id-*.npy"))
+    moves = [(i, first_id + row) for row, i in enumerate(old)]
+    for i, new in moves if first_id < old[0] else reversed(moves):
+        (path / f"id-{i}.npy").rename(path / f"id-{new}.npy")
+
+
 def _save(path: Path, array: np.ndarray, digest: Hasher) -> None:
     """``np.save`` through one plain write (a full disk then raises an OSError with
     the system's reason; numpy's own file write only says how many bytes it wrote),
