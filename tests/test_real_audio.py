@@ -166,3 +166,22 @@ def test_memory_does_not_grow_with_a_files_length(tmp_path):
         peaks[length] = _peak_rss_kb(folder, tmp_path / f"{length}-ds")
     # the long files' audio, decoded at once, would be 1.1 GB of float32 stereo
     assert peaks["long"] - peaks["short"] < 40_000, peaks  # kB
+
+
+@pytest.mark.parametrize("resampler, imported", [("soxr_hq", False), ("scipy", True)])
+def test_no_process_of_a_build_imports_scipy_signal_unless_it_resamples_with_it(
+    tmp_path, resampler, imported
+):
+    """``-X importtime`` reaches the fork server and the workers forked from it:
+    their imports are listed on stderr with the parent's."""
+    (tmp_path / "audio").mkdir()
+    sf.write(tmp_path / "audio" / "take.flac", _stereo_scene(3.0, 44100, 1), 44100)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "spectroprep", "build", tmp_path / "audio",
+         "--out", tmp_path / "ds", "--jobs", "2", "-q", "--set", f"audio.resampler={resampler}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "soxr" in modules or imported
+    assert ("scipy.signal" in modules) == imported
