@@ -207,8 +207,9 @@ def test_resume_refuses_other_settings_or_inputs_and_touches_nothing(unfinished)
     assert result.exit_code == 2 and "--resume and --overwrite exclude each other" in result.output
 
 
-def test_resume_with_skip_leaves_the_bad_file_out_and_reuses_the_shards_before_it(unfinished):
-    audio, out = unfinished
+def resume_skipping(audio: Path, out: Path) -> Path:
+    """Resume the unfinished build without its bad file; check the 12 shards of the
+    6 two-second clips before clip9.flac are kept; return a clean build without it."""
     sets = [arg for pair in ONE_PER_FILE for arg in ("--set", pair)]
     before = shard_times(out)
     result = run_command(
@@ -217,9 +218,14 @@ def test_resume_with_skip_leaves_the_bad_file_out_and_reuses_the_shards_before_i
     assert result.returncode == 0, result.stderr
     after = shard_times(out)
     kept = [rel for rel in before if after.get(rel) == before[rel]]
-    assert len(kept) == 12  # the 6 two-second clips before clip9.flac
+    assert len(kept) == 12
     (audio / "clip9.flac").unlink()
-    clean = build(audio, out.parent / "clean", overrides=ONE_PER_FILE)
+    return build(audio, out.parent / "clean", overrides=ONE_PER_FILE)
+
+
+def test_resume_with_skip_leaves_the_bad_file_out_and_reuses_the_shards_before_it(unfinished):
+    audio, out = unfinished
+    clean = resume_skipping(audio, out)
     ours, theirs = tree_checksums(out), tree_checksums(clean)
     assert [rel for rel in theirs if ours.get(rel) != theirs[rel]] == ["dataset.json"]
     assert ours.keys() - theirs.keys() == {"rejected.csv"}
@@ -236,16 +242,7 @@ def test_resume_reuses_shards_a_journal_records_with_sha256(unfinished):
         del record["xxh3_128"]
         record["sha256"] = hashlib.sha256((out / record["path"]).read_bytes()).hexdigest()
     (out / JOURNAL).write_text("\n".join([header, *map(json.dumps, entries)]) + "\n")
-    sets = [arg for pair in ONE_PER_FILE for arg in ("--set", pair)]
-    before = shard_times(out)
-    result = run_command(
-        "build", audio, "--out", out, "-j", 1, "-q", "--resume", "--on-error", "skip", *sets
-    )
-    assert result.returncode == 0, result.stderr
-    after = shard_times(out)
-    assert len([rel for rel in before if after.get(rel) == before[rel]]) == 12
-    (audio / "clip9.flac").unlink()
-    clean = build(audio, out.parent / "clean", overrides=ONE_PER_FILE)
+    clean = resume_skipping(audio, out)
     files = [json.loads((ds / "dataset.json").read_text())["files"] for ds in (out, clean)]
     assert files[0] == files[1]
 
