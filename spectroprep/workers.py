@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -20,8 +21,9 @@ from .errors import WorkerDied
 
 Call = Callable[[], Any]  # a task: a module-level function with its arguments bound (partial)
 
-# imported once by the fork server; every worker is forked with them loaded
-_PRELOAD = ["spectroprep.tasks", "spectroprep.reshard.parts"]
+# imported once by the fork server, every worker is forked with them loaded: the
+# task code, and what it imports only where it is used (scipy.fft, soxr)
+_PRELOAD = ["spectroprep.tasks", "spectroprep.reshard.parts", "scipy.fft", "soxr"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 
 
@@ -76,6 +78,24 @@ def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> list[Future[Any]]:
+    """Submit ``calls``; the workers start as they are submitted.
+
+    A new worker would first run the caller's ``__main__`` again, as Python's
+    spawning start methods do, and a script without an ``if __name__ ==
+    "__main__":`` guard would then build again in every worker. Tasks need nothing
+    from ``__main__``, so it is hidden from the workers while they start.
+    """
+    main = vars(sys.modules["__main__"])
+    saved = {key: main[key] for key in ("__file__", "__spec__") if key in main}
+    main.pop("__file__", None)
+    main["__spec__"] = None  # what multiprocessing reads as "no main module to run"
+    try:
+        return [pool.submit(call) for call in calls]
+    finally:
+        main.update(saved)
+
+
 def _stop_now(pool: ProcessPoolExecutor) -> None:
     """Cancel the tasks not started and stop the running ones: a failed task, a dead
     worker or Ctrl-C ends the command now, not when the running tasks end."""
@@ -96,7 +116,7 @@ def worker_results(calls: Iterable[Call], jobs: int) -> Iterator[Iterator[Any]]:
         yield (call() for call in calls)
         return
     with _pool(jobs) as pool:
-        pending: set[Future[Any]] = {pool.submit(call) for call in calls}
+        pending: set[Future[Any]] = set(_submit_all(pool, calls))
 
         def results() -> Generator[Any, None, None]:
             nonlocal pending
@@ -121,6 +141,6 @@ def map_in_workers(calls: Iterable[Call], jobs: int) -> list[Any]:
     if jobs == 1 or len(calls) <= 1:
         return [call() for call in calls]
     with _pool(min(jobs, len(calls))) as pool:
-        futures = [pool.submit(call) for call in calls]
+        futures = _submit_all(pool, calls)
         with _dead_worker_raises(pool):
             return [future.result() for future in futures]

@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -151,3 +153,19 @@ def test_no_worker_process_outlives_the_command(corpus, tmp_path):
     done = run_command("build", corpus, "--out", tmp_path / "ds3", "--jobs", 2, env=env)
     assert done.returncode == 2 and "clip30.wav: 1 NaN" in done.stderr
     assert _left_behind(marker) == []
+
+
+def test_a_script_without_a_main_guard_builds_once(corpus, tmp_path):
+    """Workers never run the caller's __main__ again (spawning start methods would,
+    so this unguarded script would build in every worker)."""
+    script = tmp_path / "prepare.py"
+    script.write_text(
+        "import spectroprep\n"
+        f"spectroprep.build({str(corpus)!r}, {str(tmp_path / 'ds')!r}, jobs=2)\n"
+        "print('built')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["built"]
