@@ -1,5 +1,5 @@
 """``python -m spectroprep``: the same as the ``spectroprep`` command."""
 
-from .cli import main
+from .launch import main
 
 main()

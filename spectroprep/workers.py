@@ -87,7 +87,7 @@ def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> list[Future
     from ``__main__``, so it is hidden from the workers while they start.
     """
     main = vars(sys.modules["__main__"])
-    saved = {key: main[key] for key in ("__file__", "__spec__") if key in main}
+    saved: dict[str, Any] = {key: main[key] for key in ("__file__", "__spec__") if key in main}
     main.pop("__file__", None)
     main["__spec__"] = None  # what multiprocessing reads as "no main module to run"
     try:
