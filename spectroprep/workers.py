@@ -9,12 +9,15 @@ parent forks nothing itself, so its threads and open files never reach a worker.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from multiprocessing.connection import wait as wait_for
 from typing import Any
 
 from .errors import WorkerDied
@@ -36,10 +39,20 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-def _leave_interrupts_to_the_parent() -> None:
+def _start_worker() -> None:
     """Ignore Ctrl-C in a worker: the parent stops the workers and cleans up, while
-    a worker taking it too would print a traceback of its own."""
+    a worker taking it too would print a traceback of its own. And end the worker
+    when the parent ends (killed, it cannot stop its workers; they would wait for
+    tasks forever)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    wait_for([sentinel])
+    os._exit(1)
 
 
 @contextmanager
@@ -49,8 +62,11 @@ def _dead_worker_raises(pool: ProcessPoolExecutor) -> Iterator[None]:
     try:
         yield
     except BrokenProcessPool as exc:
-        codes = sorted({_exit_name(p.exitcode) for p in workers.values() if p.exitcode})
-        how = f" (exit codes {{{', '.join(codes)}}})" if codes else ""
+        codes = {p.exitcode for p in workers.values() if p.exitcode}
+        if codes - {-signal.SIGTERM}:
+            codes.discard(-signal.SIGTERM)  # the pool's own stopping of the other workers
+        names = sorted(_exit_name(code) for code in codes)
+        how = f" (exit codes {{{', '.join(names)}}})" if names else ""
         raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
 
 
@@ -66,9 +82,7 @@ def _exit_name(code: int) -> str:
 def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of ``jobs`` workers; leaving the block early stops the running tasks."""
     start_fork_server()
-    pool = ProcessPoolExecutor(
-        jobs, mp_context=_CONTEXT, initializer=_leave_interrupts_to_the_parent
-    )
+    pool = ProcessPoolExecutor(jobs, mp_context=_CONTEXT, initializer=_start_worker)
     try:
         yield pool
     except BaseException:

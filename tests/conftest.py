@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,28 @@ def run_command(*args: object, **popen: Any) -> subprocess.CompletedProcess[str]
         timeout=300,
         **popen,
     )
+
+
+def process_marker() -> tuple[dict[str, str], str]:
+    """(an environment for a command, the marker its processes carry): every process
+    the command starts inherits the marker, so ``left_behind`` finds them."""
+    token = uuid.uuid4().hex
+    return {**os.environ, "SPECTROPREP_TEST_RUN": token}, f"SPECTROPREP_TEST_RUN={token}"
+
+
+def left_behind(marker: str, grace: float = 2.0) -> list[int]:
+    """Processes still carrying ``marker`` ``grace`` seconds after their command ended
+    (a worker takes a moment to notice that its parent is gone)."""
+    deadline = time.monotonic() + grace
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):  # gone, or not ours to read
+                if entry.name.isdigit() and marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def build(audio: Path, out: Path, **kwargs) -> Path:

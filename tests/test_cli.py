@@ -1,15 +1,11 @@
 import json
-import os
 import subprocess
 import sys
-import time
-import uuid
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from click.testing import CliRunner
-from conftest import run_command
+from conftest import left_behind, process_marker, run_command
 
 import spectroprep
 from spectroprep.cli import cli
@@ -113,46 +109,22 @@ def test_bad_csv_is_one_line(corpus, tmp_path):
     assert "labels.csv:2: not a valid table (field larger than field limit" in result.output
 
 
-def _processes_with(marker: str) -> list[int]:
-    """Processes whose environment holds ``marker`` (what a command started inherits it)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue  # gone, or not ours to read
-    return found
-
-
-def _left_behind(marker: str) -> list[int]:
-    """Processes still holding ``marker`` a second after the command exited (loky's
-    resource tracker takes a moment to notice its parent is gone)."""
-    deadline = time.monotonic() + 1.0
-    while (found := _processes_with(marker)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return found
-
-
 def test_no_worker_process_outlives_the_command(corpus, tmp_path):
-    token = uuid.uuid4().hex
-    env = {**os.environ, "SPECTROPREP_TEST_RUN": token}
-    marker = f"SPECTROPREP_TEST_RUN={token}"
+    env, marker = process_marker()
     for args, code in (
         (["build", corpus, "--out", tmp_path / "ds", "--jobs", 2, "--quiet"], 0),
         (["shard", tmp_path / "ds", "--out", tmp_path / "ds2", "--shuffle", "--jobs", 2], 0),
     ):
         done = run_command(*args, env=env)
         assert done.returncode == code, done.stderr
-        assert _left_behind(marker) == [], args
+        assert left_behind(marker) == [], args
     # a build stopped by a file that fails to decode, its workers busy with other shards
     x = np.zeros(16000 * 5, dtype=np.float32)
     x[16000 * 4] = np.nan
     sf.write(corpus / "dog" / "clip30.wav", x, 16000, subtype="FLOAT")
     done = run_command("build", corpus, "--out", tmp_path / "ds3", "--jobs", 2, env=env)
     assert done.returncode == 2 and "clip30.wav: 1 NaN" in done.stderr
-    assert _left_behind(marker) == []
+    assert left_behind(marker) == []
 
 
 def test_a_script_without_a_main_guard_builds_once(corpus, tmp_path):

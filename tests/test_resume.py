@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import build, run_command, tree_checksums, write_audio
+from conftest import build, left_behind, process_marker, run_command, tree_checksums, write_audio
 
 import spectroprep
 from spectroprep.cli import cli
@@ -57,11 +57,15 @@ def worker_pids(pid: int) -> list[int]:
     return [worker for server in servers for worker in children(server)]
 
 
-def start_and_stop(cmd: list[str], out: Path, stop: signal.Signals | str) -> subprocess.Popen[str]:
+def start_and_stop(
+    cmd: list[str], out: Path, stop: signal.Signals | str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """Run the build in its own process group and, once two shards are finished,
     send ``stop``: SIGKILL to the build alone (its workers are orphaned), SIGINT to
     the whole group, as Ctrl-C in a terminal does; "worker" SIGKILLs one worker."""
-    process = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cmd, start_new_session=True, stderr=subprocess.PIPE, text=True, env=env
+    )
     deadline = time.monotonic() + 120
     while finished_shards(out) < 2:
         assert process.poll() is None, f"the build ended early: {process.stderr.read()}"
@@ -116,8 +120,10 @@ def shard_times(out: Path) -> dict[str, int]:
 def test_sigkill_mid_build_then_resume_equals_a_clean_build(tmp_path, fmt):
     audio = corpus_of(tmp_path / "audio")
     out = tmp_path / "ds"
-    killed = start_and_stop(command(audio, out, fmt), out, signal.SIGKILL)
+    env, marker = process_marker()
+    killed = start_and_stop(command(audio, out, fmt), out, signal.SIGKILL, env)
     assert killed.returncode == -signal.SIGKILL
+    assert left_behind(marker) == []  # its workers end with it
     assert_incomplete(out)
     journaled = journaled_paths(out)
     before = shard_times(out)
