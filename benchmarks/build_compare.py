@@ -9,7 +9,8 @@ build_throughput.py) it measures:
   ``np.log(S + 1e-6)``, one ``np.save`` per window, one process); and of Lhotse 1.33
   (recording manifests from the WAV files, ``CutSet.from_manifests``,
   ``compute_and_store_features`` with ``Spectrogram`` at 25 ms / 10 ms, num_jobs=2, into
-  ``NumpyHdf5Writer`` and ``LilcomChunkyWriter``). Both tools get a warm worker pool; Lhotse's
+  ``NumpyHdf5Writer`` and ``LilcomChunkyWriter``). Both tools get warm workers (spectroprep
+  its fork server, Lhotse a pool); Lhotse's
   workers run torch on one thread each, as its own warning advises. One cold run of each
   (a fresh interpreter, its own pool) is reported beside;
 * where one shard's time goes, stage by stage (build_stages.py), and the rate two cores
@@ -19,13 +20,19 @@ build_throughput.py) it measures:
 * random single reads/s: 2,000 after 50 warm-up, ``ds[i]`` on the default build against
   Lhotse's ``Features.load(start, duration=1.0)`` of the same one-second windows;
 * build peak RSS of ``python -m spectroprep build`` (jobs 2) on the corpus (1x) and on 4x as
-  many files of the same length (hard links), sampled every 20 ms over the whole process tree.
+  many files of the same length (hard links), sampled every 20 ms over the whole process tree;
+* then, through real_compare.py, on a real-like corpus (real_corpus.py: 1 h of FLAC, Vorbis,
+  MP3 and WAV at 44.1/48 kHz, stereo and mono, 1 s to 10 min, cached between runs): the CLI
+  with ``--config logmel-16k`` at jobs 1 and 2, a naive librosa log-mel script and Lhotse
+  (Fbank 64), each a fresh process, start-up included; and a 30-minute Vorbis and MP3 file
+  against the same audio as 1-minute files (``--no-real`` skips both).
 
 Lhotse is optional: without it (``make bench-peers`` installs it) its rows are skipped with a
 note. Usage, from the repository root (WORKDIR is scratch, emptied of outputs as it goes)::
 
     .venv/bin/python benchmarks/build_compare.py WORKDIR [--files N] [--seconds S]
-        [--repeats N] [--quick] --json OUT.json --markdown OUT.md
+        [--repeats N] [--real-cache DIR] [--real-repeats N] [--long-repeats N] [--no-real]
+        [--quick] --json OUT.json --markdown OUT.md
 """
 
 from __future__ import annotations
@@ -528,7 +535,8 @@ def markdown(bench: Bench, res: dict[str, Any], args: argparse.Namespace, total:
         *uncommitted(),
         *([f"- {bench.note}"] if bench.writers else []),
         "",
-        f"Corpus: {len(bench.paths)} files x {args.seconds:g} s = {bench.audio_s:,.0f} audio s "
+        f"Generated corpus (every table up to Build peak memory): {len(bench.paths)} files x "
+        f"{args.seconds:g} s = {bench.audio_s:,.0f} audio s "
         f"({hours:.3f} h) of 16 kHz mono PCM_16 WAV in 4 class folders, synthesised by "
         f"build_throughput.make_corpus; every build labels by folder. Features: 257 x 101 "
         f"log power spectrogram (n_fft 512, hann 400, hop 160, centred) per 1 s window.",
@@ -537,7 +545,7 @@ def markdown(bench: Bench, res: dict[str, Any], args: argparse.Namespace, total:
     if len(bench.writers) < len(WRITERS):  # a peer skipped: say so plainly
         lines += [f"**{bench.note}**", ""]
     lines += [
-        "### Build throughput",
+        "### Build throughput, generated WAV corpus",
         "",
         "| build | wall s (median) | audio-s / wall-s | × naive | per-run wall s |",
         "|---|---:|---:|---:|---|",
@@ -556,9 +564,10 @@ def markdown(bench: Bench, res: dict[str, Any], args: argparse.Namespace, total:
     lines += [
         "",
         f"Median of {bench.repeats} run(s), interleaved (each repeat runs every build once), each "
-        "on a fresh output folder, page cache warm. spectroprep's joblib pool and Lhotse's "
-        "spawned pool (2 workers, torch 1 thread each, as Lhotse's own warning advises) are "
-        "started before timing; each timed run includes everything else: spectroprep's "
+        "on a fresh output folder, page cache warm. spectroprep's fork server (each build "
+        "forks its own 2 workers from it) and Lhotse's spawned pool (2 workers, torch 1 "
+        "thread each, as Lhotse's own warning advises) are started before timing; each "
+        "timed run includes everything else: spectroprep's "
         "header pass and planning, Lhotse's recording manifests (`Recording.from_file`) and "
         "`CutSet.from_manifests`.",
         "",
@@ -683,6 +692,10 @@ def markdown(bench: Bench, res: dict[str, Any], args: argparse.Namespace, total:
     ]
     if bench.notes:
         lines += ["", *bench.notes]
+    if "real" in res:
+        from real_compare import markdown as real_lines
+
+        lines += ["", *real_lines(res["real"])]
     return "\n".join(lines) + "\n"
 
 
@@ -699,15 +712,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=30.0, help="seconds per file (default 30)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per build; median (default 5)")
     ap.add_argument(
+        "--real-cache",
+        type=Path,
+        help="where the real-like corpus is kept between runs (default WORKDIR/../real-corpus)",
+    )
+    ap.add_argument("--real-repeats", type=int, default=3, help="real-like rounds (default 3)")
+    ap.add_argument("--long-repeats", type=int, default=3, help="long-file rounds (default 3)")
+    ap.add_argument("--no-real", action="store_true", help="skip the real-like measurements")
+    ap.add_argument(
         "--quick",
         action="store_true",
-        help="smoke test: 8 files of 5 s, 1 repeat, no cold Lhotse run",
+        help="smoke test: 8 files of 5 s, 1 repeat, no cold Lhotse run, a tiny real-like corpus",
     )
     ap.add_argument("--json", type=Path, required=True, help="write the figures here")
     ap.add_argument("--markdown", type=Path, required=True, help="write the report here")
     args = ap.parse_args(argv)
     if args.quick:
         args.files, args.seconds, args.repeats = 8, 5.0, 1
+        args.real_repeats = args.long_repeats = 1
     t_start = time.perf_counter()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
@@ -723,6 +745,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.memory()
     shutil.rmtree(audio)
     res = results(bench)
+    if not args.no_real:  # the real-like corpus and the long files (real_compare.py)
+        import real_compare
+
+        cache = args.real_cache or work.resolve().parent / "real-corpus"
+        res["real"] = real_compare.measure(
+            work, cache, args.real_repeats, args.long_repeats, quick=args.quick
+        )
     total = time.perf_counter() - t_start
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(res, indent=2) + "\n")

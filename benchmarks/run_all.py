@@ -1,9 +1,10 @@
 """Run every benchmark in one go and write benchmarks/RESULTS.md (what ``make bench`` does).
 
 The results open with the issue's targets, each a ratio measured in this run,
-then each benchmark's own section: build (against a naive script and Lhotse),
-reading (against one .npy per example and the mmap limit), shard memory, and the
-feature function against librosa.
+then each benchmark's own section: build (against a naive script and Lhotse, on a
+generated WAV corpus and on a real-like one, cached in WORKDIR/real-corpus; and long
+files against 1-minute files), reading (against one .npy per example and the mmap
+limit), shard memory, and the feature function against librosa.
 
 Usage: python benchmarks/run_all.py [WORKDIR] [--quick] [--out benchmarks/RESULTS.md]
 """
@@ -41,16 +42,59 @@ def _met(value: float | None, target: float, at_most: bool = False) -> str:
     return "met" if ok else "**missed**"
 
 
-def targets(build: dict, read: dict) -> list[str]:
+def targets(build: dict, read: dict, startup: dict) -> list[str]:
     """The issue's targets as a table: measured ratio, target, met or missed."""
     b, r = build["ratios"], read["ratios"]
     default, half = r["float32, none (default)"], r["float16, none"]
     rss = build["build_rss_mb"]
     singles = build["random_single_reads"]
+    real = build.get("real", {})
+    rr = real.get("real_like", {}).get("ratios", {})
+    long = real.get("long_files", {})
     rows = [
-        ("build: 2 jobs / 1 job", b["jobs2_over_jobs1"], 1.8, False),
-        ("build: 2 jobs / naive script (librosa + np.save)", b["jobs2_over_naive"], 10, False),
-        ("build: 2 jobs / Lhotse (fastest writer, 2 jobs)", b["jobs2_over_lhotse"], 3, False),
+        ("build, generated WAV: 2 jobs / 1 job", b["jobs2_over_jobs1"], 1.8, False),
+        (
+            "build, generated WAV: 2 jobs / naive script (librosa + np.save)",
+            b["jobs2_over_naive"],
+            10,
+            False,
+        ),
+        (
+            "build, generated WAV: 2 jobs / Lhotse (fastest writer, 2 jobs)",
+            b["jobs2_over_lhotse"],
+            3,
+            False,
+        ),
+        (
+            "build, real-like, start-up included: 2 jobs / naive script (librosa log-mel)",
+            rr.get("jobs2_over_naive"),
+            5,
+            False,
+        ),
+        (
+            "build, real-like, start-up included: 2 jobs / Lhotse's faster writer (Fbank)",
+            rr.get("jobs2_over_lhotse"),
+            4,
+            False,
+        ),
+        (
+            "build, real-like, start-up included: 2 jobs / 1 job",
+            rr.get("jobs2_over_jobs1"),
+            1.8,
+            False,
+        ),
+        (
+            "build, a 30-min Vorbis file / the same as 1-min files (audio-s/s)",
+            long.get("ogg", {}).get("long_over_short"),
+            0.8,
+            False,
+        ),
+        (
+            "build, a 30-min MP3 file / the same as 1-min files (audio-s/s)",
+            long.get("mp3", {}).get("long_over_short"),
+            0.8,
+            False,
+        ),
         (
             "random batch of 64 / one .npy per example, float32 uncompressed (the default)",
             default["random_batch_over_npy"],
@@ -69,6 +113,12 @@ def targets(build: dict, read: dict) -> list[str]:
             default["shuffled_over_sequential"],
             0.7,
             False,
+        ),
+        (
+            "cold `spectroprep build`, 2 jobs: seconds until its first shard is written",
+            startup.get("first shard written, jobs 2"),
+            1.0,
+            True,
         ),
         ("build peak RSS 4x / 1x corpus, largest process", rss["largest_ratio"], 1.1, True),
         ("build peak RSS 4x / 1x corpus, process tree", rss["tree_ratio"], 1.1, True),
@@ -103,9 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(results)
     results.mkdir(parents=True)
     quick = ["--quick"] if args.quick else []
+    # Trimmed to leave time for the real-like corpus and the long files within ~10 minutes:
+    # the generated corpus is 60 files (0.5 h, build_compare's default is 120) and 3 rounds
+    # (default 5); the reader's cells are 0.5 s (default 1 s)
+    trim = [] if args.quick else ["--files", "60", "--repeats", "3"]
     _, build_s = run(
         "build_compare.py",
         str(work / "build"),
+        *trim,
         "--json",
         str(results / "build.json"),
         "--markdown",
@@ -115,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     _, read_s = run(
         "reader_throughput.py",
         str(work / "reader"),
+        *([] if args.quick else ["--seconds", "0.5"]),
         "--json",
         str(results / "reader.json"),
         "--markdown",
@@ -124,9 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     shard_md, shard_s = run("shard_memory.py", str(work / "shard"), *quick)
     feature_args = ["--seconds", "20", "--repeats", "1"] if args.quick else ["--repeats", "3"]
     feature_md, feature_s = run("feature_throughput.py", *feature_args)
+    startup_md, startup_s = run("startup.py", str(work / "startup"))
+    startup = json.loads((work / "startup" / "startup.json").read_text())
     build = json.loads((results / "build.json").read_text())
     read = json.loads((results / "reader.json").read_text())
     total = time.perf_counter() - started
+    real = build.get("real")
+    real_s = ""
+    if real:
+        corpus = real["corpus"]
+        made = "reused" if corpus["reused"] else f"generated in {corpus['generation_s']:.0f} s"
+        real_s = f" (of which real-like and long files {real['seconds']:.0f} s, corpus {made})"
     today = datetime.date.today().isoformat()
     text = "\n".join(
         [
@@ -134,14 +198,15 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Written by `make bench` (`python benchmarks/run_all.py"
             f"{' --quick' if args.quick else ''}`) on {today} in {total / 60:.1f} minutes "
-            f"(build {build_s:.0f} s, reading {read_s:.0f} s, shard {shard_s:.0f} s, "
-            f"features {feature_s:.0f} s). Every ratio compares figures of this one run.",
+            f"(build {build_s:.0f} s{real_s}, reading {read_s:.0f} s, shard {shard_s:.0f} s, "
+            f"features {feature_s:.0f} s, start-up {startup_s:.0f} s). Every ratio compares "
+            "figures of this one run.",
             "",
             *machine_facts(),
             "",
             "## Targets",
             "",
-            *targets(build, read),
+            *targets(build, read, startup),
             "",
             (results / "build.md").read_text().strip(),
             "",
@@ -154,6 +219,14 @@ def main(argv: list[str] | None = None) -> int:
             "## Feature function against librosa",
             "",
             ("\n" + feature_md).replace("\n# ", "\n### ").strip(),
+            "",
+            "## Start-up (benchmarks/startup.py)",
+            "",
+            "Medians of 7 fresh commands on a one-second WAV (one shard), interleaved:",
+            "",
+            "```",
+            startup_md.strip(),
+            "```",
             "",
         ]
     )

@@ -85,13 +85,15 @@ def make_corpus(folder: Path, files: int, seed: int = 0) -> None:
         sf.write(path, (0.4 * x / np.abs(x).max()).astype(np.float32), RATE, subtype="PCM_16")
 
 
-def tree_rss(root: int) -> list[float]:
-    """VmRSS in MB of ``root`` and of each of its descendants still alive."""
+def tree_rss(root: int, field: str = "VmRSS") -> list[float]:
+    """VmRSS (or another /proc status field in kB, e.g. VmHWM, the peak so far) in MB of
+    ``root`` and of each of its descendants still alive."""
     rss, todo = [], [root]
+    pattern = re.compile(rf"^{field}:\s+(\d+) kB", re.M)
     while todo:
         pid = todo.pop()
         try:
-            found = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
+            found = pattern.search(Path(f"/proc/{pid}/status").read_text())
             rss.append(int(found[1]) * 1024 / 1e6 if found else 0.0)
             for tid in os.listdir(f"/proc/{pid}/task"):
                 todo += map(int, Path(f"/proc/{pid}/task/{tid}/children").read_text().split())
@@ -108,14 +110,16 @@ class Run:
     error: str | None = None
 
 
-def run_sampled(cmd: list[str]) -> Run:
-    """Run ``cmd``, sampling its process tree's RSS every INTERVAL s."""
+def run_sampled(cmd: list[str], field: str = "VmRSS") -> Run:
+    """Run ``cmd``, sampling its process tree's RSS every INTERVAL s (``field="VmHWM"``:
+    each process's own peak so far, which catches a peak between samples unless the process
+    ends before the next sample)."""
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
         one = tree = 0.0
         while proc.poll() is None:
-            rss = tree_rss(proc.pid) or [0.0]
+            rss = tree_rss(proc.pid, field) or [0.0]
             one, tree = max(one, *rss), max(tree, sum(rss))
             time.sleep(INTERVAL)
         run = Run(time.perf_counter() - t0, one, tree)

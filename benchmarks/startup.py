@@ -69,6 +69,7 @@ def measure(work: Path) -> dict[str, float]:
 
 def main() -> None:
     work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
+    work.mkdir(parents=True, exist_ok=True)
     results = measure(work)
     for name, seconds in results.items():
         print(f"{name:32s} {seconds:6.3f} s")
