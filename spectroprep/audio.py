@@ -66,19 +66,20 @@ def probe(path: Path) -> AudioInfo:
 
 
 def exact_length(path: Path, info: AudioInfo) -> AudioInfo:
-    """``info`` with the number of frames the file really decodes to, found by
-    decoding it (for MP3 headers, whose length is an estimate; run in worker processes).
+    """``info`` with the number of frames the MP3 really decodes to: its frames
+    counted, or when they do not run cleanly to the end, the file decoded.
 
     libsndfile stops at its estimate when that is too short: the frames of the
     stream past it are counted in ``undecodable``.
     """
     try:
-        frames = decoded_frames(path)
         stream = mpeg_stream_frames(path)
+        if stream is None:
+            return dataclasses.replace(info, frames=decoded_frames(path), estimated=False)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise InputError(f"{path}: cannot decode audio ({libsndfile_reason(exc)})") from exc
-    lost = stream - frames if frames == info.frames else 0
-    return dataclasses.replace(info, frames=frames, estimated=False, undecodable=max(0, lost))
+    frames = min(stream, info.frames)
+    return dataclasses.replace(info, frames=frames, estimated=False, undecodable=stream - frames)
 
 
 def output_length(info: AudioInfo, audio: AudioConfig) -> int:

@@ -4,7 +4,7 @@ and every input that cannot be used, with the reason."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -17,32 +17,15 @@ from .sources import Inputs, shown_name
 from .tasks import Source
 
 Problem = tuple[str, str]  # (input name, message naming the file)
-# finds the exact lengths of files whose header gives an estimate, in order
-LengthPass = Callable[[list[tuple[Path, AudioInfo]]], list[AudioInfo | InputError]]
-
-
-def exact_length_or_error(path: Path, info: AudioInfo) -> AudioInfo | InputError:
-    """``exact_length``, with an unusable file's error returned rather than raised."""
-    try:
-        return exact_length(path, info)
-    except InputError as exc:
-        return exc
-
-
-def _in_this_process(files: list[tuple[Path, AudioInfo]]) -> list[AudioInfo | InputError]:
-    return [exact_length_or_error(path, info) for path, info in files]
 
 
 def read_sources(
-    inputs: Inputs,
-    config: Config,
-    progress: bool = False,
-    exact_lengths: LengthPass = _in_this_process,
+    inputs: Inputs, config: Config, progress: bool = False
 ) -> tuple[list[Source], list[Problem]]:
-    """The header pass: every usable file's length and window count, decoding only
-    the files whose header gives an estimate (through ``exact_lengths``); and every
-    file that cannot be used, with the reason."""
-    probed: list[tuple[str, Path, AudioInfo]] = []
+    """The header pass: every usable file's length and window count, without
+    decoding (but MP3s whose frames cannot be counted); and every file that cannot
+    be used, with the reason."""
+    sources: list[Source] = []
     problems: list[Problem] = []
     names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
     for name in names:
@@ -54,38 +37,31 @@ def read_sources(
         try:
             info = probe(path)
             check_channels(path, info, config.audio)
+            if info.estimated:
+                info = exact_length(path, info)
         except InputError as exc:
             problems.append((name, str(exc)))
             continue
-        probed.append((name, path, info))
-    estimated = [i for i, (_, _, info) in enumerate(probed) if info.estimated]
-    if estimated:
-        found = exact_lengths([probed[i][1:] for i in estimated])
-        for i, result in zip(estimated, found, strict=True):
-            if isinstance(result, InputError):
-                problems.append((probed[i][0], str(result)))
-            else:
-                probed[i] = (*probed[i][:2], result)
-    sources: list[Source] = []
-    for name, path, info in probed:
-        if info.estimated:
-            continue  # its decode failed: a problem above
         if info.undecodable:
-            whole = (info.frames + info.undecodable) / info.sample_rate
-            warnings.warn(
-                f"{path}: MP3 without a Xing/Info header: libsndfile decodes "
-                f"{info.seconds:.1f} s of its {whole:.1f} s "
-                "(it stops at a length estimated from the first frame); the rest is left out. "
-                "Re-encode the file, or add a Xing/LAME header, to build all of it",
-                SpectroprepWarning,
-                stacklevel=3,
-            )
+            _warn_undecodable(path, info)
         samples = output_length(info, config.audio)
         windows = count_windows(
             samples, config.window_samples, config.hop_samples, config.segment.pad
         )
         sources.append(Source(name, path, info, samples, windows))
     return sources, problems
+
+
+def _warn_undecodable(path: Path, info: AudioInfo) -> None:
+    whole = (info.frames + info.undecodable) / info.sample_rate
+    warnings.warn(
+        f"{path}: MP3 without a Xing/Info header: libsndfile decodes "
+        f"{info.seconds:.1f} s of its {whole:.1f} s "
+        "(it stops at a length estimated from the first frame); the rest is left out. "
+        "Re-encode the file, or add a Xing/LAME header, to build all of it",
+        SpectroprepWarning,
+        stacklevel=4,
+    )
 
 
 def problem_lines(problems: Sequence[Problem]) -> str:

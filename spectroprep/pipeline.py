@@ -13,7 +13,6 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 from .config import Config, load_config
@@ -22,7 +21,6 @@ from .describe import describe, manifest_rows, rejected_rows
 from .errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
 from .headers import (
     Problem,
-    exact_length_or_error,
     problem_lines,
     read_sources,
     rejected_reason,
@@ -50,7 +48,7 @@ from .stats import merge_all
 from .storage import get_format
 from .targets import Targets
 from .tasks import ShardFailure, ShardTask, Source
-from .workers import map_in_workers, start_fork_server
+from .workers import start_fork_server
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
@@ -92,13 +90,8 @@ class _Build:
         command: Sequence[str] | None,
     ) -> Path:
         """The build after its arguments are checked: header pass, shards, description."""
-        out, cfg, jobs = self.out, self.config, self.jobs
-        sources, unusable = read_sources(
-            inputs,
-            cfg,
-            self.progress,
-            lambda files: map_in_workers((partial(exact_length_or_error, *f) for f in files), jobs),
-        )
+        out, cfg = self.out, self.config
+        sources, unusable = read_sources(inputs, cfg, self.progress)
         if unusable and self.on_error == "fail":
             raise InputError(
                 f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"

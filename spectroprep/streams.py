@@ -2,8 +2,9 @@
 
 * An MP3 without a Xing/Info frame has no sample count in its header: libsndfile
   reports mpg123's estimate from the file size and the first frame's bitrate,
-  and stops decoding at that estimate. Such files are decoded to their end once,
-  in the header pass, to learn the length they really decode to.
+  and stops decoding at that estimate. The header pass counts such a file's
+  frames from their headers (each decodes to a fixed number of samples), or
+  decodes it to its end when the frames do not run cleanly to the end of the file.
 * libsndfile's Vorbis and Opus seeks are exact, except to a frame inside the
   last Ogg page, where they land some samples off. Regions there are read from
   the start of that page (docs/audio.md).
@@ -66,9 +67,14 @@ _KBPS = {
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
-def mpeg_stream_frames(path: Path) -> int:
-    """Audio frames in the MPEG stream, counted from the frame headers (no decoding),
-    up to the first bytes that are not a frame (an ID3v1 tag, junk)."""
+# what may follow the last frame of a stream that was written whole
+_END_TAGS = (b"TAG", b"APETAGEX", b"LYRICSBEGIN")
+
+
+def mpeg_stream_frames(path: Path) -> int | None:
+    """Audio frames in the MPEG stream, counted from its frame headers (no decoding);
+    None unless the frames run back to back to the end of the file (or to a tag
+    there): junk, a free-format or a cut-off frame leave the count in doubt."""
     data = path.read_bytes()
     pos = _first_sync(data, 0 if data[:3] != b"ID3" else 10 + _id3_size(data))
     total = 0
@@ -77,7 +83,7 @@ def mpeg_stream_frames(path: Path) -> int:
         version, layer = (header >> 19) & 3, 4 - ((header >> 17) & 3)
         index, rate_index = (header >> 12) & 15, (header >> 10) & 3
         if header >> 21 != 0x7FF or version == 1 or layer == 4 or index in (0, 15):
-            break  # not a frame, or free format: stop counting
+            break
         if rate_index == 3:
             break
         kbps = _KBPS[(1 if version == 3 else 2, layer)][index]
@@ -90,7 +96,8 @@ def mpeg_stream_frames(path: Path) -> int:
             samples = 576 if lsf else 1152
         total += samples
         pos += length
-    return total
+    whole = pos == len(data) or (0 <= pos < len(data) and data[pos:].startswith(_END_TAGS))
+    return total if whole else None
 
 
 def _id3_size(data: bytes) -> int:

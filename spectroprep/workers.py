@@ -147,14 +147,3 @@ def worker_results(calls: Iterable[Call], jobs: int) -> Iterator[Iterator[Any]]:
             finished.close()
             if pending:  # left early
                 _stop_now(pool)
-
-
-def map_in_workers(calls: Iterable[Call], jobs: int) -> list[Any]:
-    """The results of ``calls``, in their order, computed on ``jobs`` worker processes."""
-    calls = list(calls)
-    if jobs == 1 or len(calls) <= 1:
-        return [call() for call in calls]
-    with _pool(min(jobs, len(calls))) as pool:
-        futures = _submit_all(pool, calls)
-        with _dead_worker_raises(pool):
-            return [future.result() for future in futures]

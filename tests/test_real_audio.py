@@ -185,3 +185,25 @@ def test_no_process_of_a_build_imports_scipy_signal_unless_it_resamples_with_it(
     modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert "soxr" in modules or imported
     assert ("scipy.signal" in modules) == imported
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000])  # MPEG-2.5, 2 and 1
+@pytest.mark.parametrize("channels", [1, 2])
+def test_counted_mp3_frames_equal_what_libsndfile_decodes(tmp_path, rate, channels):
+    x = _stereo_scene(6.0, rate, seed=rate % 7)[:, :channels]
+    x[: 2 * rate] *= 1e-5  # a quiet start: libsndfile's estimate is too long
+    path = strip_mp3_info_frame(write_blocks(tmp_path / "take.mp3", x, rate, format="MP3"))
+    decoded = len(decode_to_end(path))
+    info = exact_length(path, probe(path))
+    assert (info.frames, info.undecodable) == (decoded, 0)
+
+
+def test_an_mp3_with_junk_between_frames_is_decoded_to_learn_its_length(tmp_path):
+    path = strip_mp3_info_frame(
+        write_blocks(tmp_path / "take.mp3", _stereo_scene(6.0, 44100, 3), 44100, format="MP3")
+    )
+    data = path.read_bytes()
+    middle = len(data) // 2
+    path.write_bytes(data[:middle] + b"\0" * 300 + data[middle:])  # frame count in doubt
+    info = exact_length(path, probe(path))
+    assert info.frames == len(decode_to_end(path)) and not info.estimated
