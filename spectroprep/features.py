@@ -22,9 +22,7 @@ from .mel import mel_filterbank
 from .tapers import WindowSpec, taper
 
 # Frames per transform call: about 8-10 one-second windows at a 10 ms hop is
-# fastest (PERFORMANCE.md); bigger batches fall out of cache. Measured: a 10 s
-# window (1,001 frames) alone is 30 % faster than in eights, and seed-8k's
-# 400-frame windows are fastest in pairs.
+# fastest; bigger batches fall out of cache (docs/performance.md).
 _FRAMES_PER_BATCH = 800
 
 
@@ -60,7 +58,7 @@ def frame_centres(window_samples: int, spec: SpectrogramConfig) -> np.ndarray:
 
 def _uses_dft_matrix(spec: SpectrogramConfig) -> bool:
     # A frame much shorter than n_fft (the 8 kHz recipe: 20 of 512) is cheaper
-    # as a matrix product than as a zero-padded FFT (2.7x, PERFORMANCE.md).
+    # as a matrix product than as a zero-padded FFT (docs/performance.md).
     return spec.win_length * 8 <= spec.n_fft
 
 

@@ -11,8 +11,8 @@ from ..errors import ConfigError
 
 
 def load_blosc2_filters() -> Any:
-    # Blosc2's own threads halve write speed on small chunks in worker processes
-    # (PERFORMANCE.md); one thread per process is enough.
+    # Blosc2's own threads slow writes of small chunks in worker processes
+    # (docs/performance.md); one thread per process is enough.
     os.environ.setdefault("BLOSC_NTHREADS", "1")
     try:
         import hdf5plugin

@@ -79,7 +79,7 @@ def image(
 ) -> Iterator[memoryview]:
     """The bytes of a shard file, made in memory; valid inside the block only (the
     calling thread's buffer then holds the next shard)."""
-    # numpy's float16 conversion is ~4x faster than HDF5's (PERFORMANCE.md)
+    # numpy's float16 conversion is faster than HDF5's (docs/performance.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n = len(data)
     size = data.nbytes + sum(a.nbytes for a in targets.values()) + _METADATA_BYTES
