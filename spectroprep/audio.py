@@ -57,7 +57,8 @@ def probe(path: Path) -> AudioInfo:
     check_length(path, info.format, info.subtype, result.channels, result.frames)
     try:
         if info.subtype in OGG_SUBTYPES:
-            result = dataclasses.replace(result, seek_limit=ogg_seek_limit(path, info.subtype))
+            limit = ogg_seek_limit(path, info.subtype, result.sample_rate)
+            result = dataclasses.replace(result, seek_limit=limit)
         elif info.subtype in MPEG_SUBTYPES:
             result = dataclasses.replace(result, estimated=mpeg_length_is_estimate(path))
     except OSError as exc:
@@ -73,13 +74,13 @@ def exact_length(path: Path, info: AudioInfo) -> AudioInfo:
     stream past it are counted in ``undecodable``.
     """
     try:
-        stream = mpeg_stream_frames(path)
-        if stream is None:
-            return dataclasses.replace(info, frames=decoded_frames(path), estimated=False)
+        counted, whole = mpeg_stream_frames(path)
+        frames = min(counted, info.frames) if whole else decoded_frames(path)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise InputError(f"{path}: cannot decode audio ({libsndfile_reason(exc)})") from exc
-    frames = min(stream, info.frames)
-    return dataclasses.replace(info, frames=frames, estimated=False, undecodable=stream - frames)
+    # libsndfile stopped at its estimate if it decoded exactly that much
+    lost = counted - frames if frames == info.frames else 0
+    return dataclasses.replace(info, frames=frames, estimated=False, undecodable=max(0, lost))
 
 
 def output_length(info: AudioInfo, audio: AudioConfig) -> int:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,12 @@ from .config import Config
 from .datafile import ShardResult
 from .errors import OutputError
 from .labels import LabelSet
-from .layout import DIGEST, JOURNAL, FileRecord, atomic_path, digest_path, os_reason
+from .layout import JOURNAL, FileRecord, atomic_path, digest_path, os_reason
 from .sources import Inputs
 from .stats import BinStats
 from .tasks import ShardTask, Source
 
-_VERSION = 1
+_VERSION = 2  # 2: xxh3_128 digests, left-out sources, audio.resampler in the state
 _SHOWN = 5  # names listed per kind of change
 
 
@@ -176,21 +175,14 @@ class Journal:
 
     def reusable(self, task_file: str, key: str) -> ShardResult | None:
         """The result of a shard finished earlier, if it has ``key`` and its file is
-        still exactly as written. A record of another digest (a journal from before
-        xxh3_128) is made anew, as a build now records it."""
+        still exactly as written."""
         entry = self._done.get(task_file)
         if entry is None or entry["key"] != key:
             return None
-        path = self.root / task_file
         result = _decode(entry)
-        record = result.record
-        if not path.exists() or digest_path(path, record.algorithm) != record.digest:
+        path = self.root / task_file
+        if not path.exists() or digest_path(path) != result.record.digest:
             return None
-        if record.algorithm != DIGEST:
-            digest = {DIGEST: digest_path(path)}
-            result = replace(
-                result, record=FileRecord(record.path, record.examples, record.bytes, **digest)
-            )
         return result
 
     def add(self, key: str, result: ShardResult) -> None:

@@ -149,8 +149,8 @@ class _Build:
             self.out, config, targets, attrs, self.jobs, self.progress, journal, skip
         )
         outcomes = runner.run(tasks)
-        if not skip and isinstance(outcomes[0], ShardFailure):
-            raise InputError(_decode_failure(outcomes[0], replacing))
+        if not skip and isinstance(outcomes[-1], ShardFailure):
+            raise InputError(_decode_failure(outcomes[-1], replacing))
         # a source spread over several shards fails in each: the first says why
         reasons: dict[str, str] = {}
         for outcome in outcomes:

@@ -4,7 +4,8 @@ and digest is reused, not built again."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -63,8 +64,9 @@ class TaskRunner:
     skip: bool
 
     def run(self, tasks: Sequence[ShardTask]) -> list[Outcome]:
-        """Every task's outcome, in task order, reusing what the journal holds; without
-        ``skip``, the first failure alone."""
+        """The outcomes of ``tasks`` in task order, reusing what the journal holds.
+        Without ``skip``, the run stops at the first failure, and the outcomes end
+        with it."""
         fmt = get_format(self.config.storage.format)
         done: dict[int, Outcome] = {}
         for task in tasks:
@@ -76,12 +78,16 @@ class TaskRunner:
         todo = [t for t in tasks if t.index not in done]
         total = sum(t.n_examples for t in tasks)
         initial = sum(r.record.examples for r in done.values() if isinstance(r, ShardResult))
-        with tqdm(
-            total=total, initial=initial, desc="build", unit="ex", disable=not self.progress
-        ) as bar:
-            for task, outcome in self._execute(todo):
+        with (
+            tqdm(
+                total=total, initial=initial, desc="build", unit="ex", disable=not self.progress
+            ) as bar,
+            closing(self._execute(todo)) as finished,
+        ):
+            for task, outcome in finished:
+                self._journal(task, outcome)
                 if isinstance(outcome, ShardFailure) and not self.skip:
-                    return [outcome]
+                    return [*(done[t.index] for t in tasks if t.index in done), outcome]
                 done[task.index] = outcome
                 bar.update(task.n_examples)
         return [done[t.index] for t in tasks]
@@ -91,10 +97,12 @@ class TaskRunner:
     ) -> list[Outcome]:
         """The outcomes after writing again, without them, the shards that hold windows
         of a ``failed`` source (name -> why) that decoded in this shard but not in
-        another: no file keeps a part of a source that is left out."""
+        another: no file keeps a part of a source that is left out. Each shard is
+        journaled under its planned task, with what it left out, so a resumed skip
+        build reuses it."""
         fmt = get_format(self.config.storage.format)
         outcomes = list(outcomes)
-        again = []
+        again: dict[int, tuple[int, ShardTask, tuple[tuple[str, str], ...]]] = {}
         for i, (task, outcome) in enumerate(zip(tasks, outcomes, strict=True)):
             if isinstance(outcome, ShardFailure):
                 continue
@@ -106,20 +114,26 @@ class TaskRunner:
             kept = tuple(p for p in task.parts if p[0].name not in failed)
             remove_path(self.out / fmt.file_name(task.index))  # npy folders are not replaced
             if kept:
-                again.append((i, replace(task, parts=kept), outcome.left_out + gone))
+                again[task.index] = (i, task, outcome.left_out + gone)
             else:  # nothing of the shard is left
                 outcomes[i] = ShardFailure(task.index, outcome.left_out + gone)
-        by_index = {task.index: (i, left_out) for i, task, left_out in again}
-        for task, outcome in self._execute([task for _, task, _ in again]):
-            i, left_out = by_index[task.index]
-            if isinstance(outcome, ShardResult):
-                outcome = replace(outcome, left_out=left_out)
-            outcomes[i] = outcome
+        reduced = [
+            replace(task, parts=tuple(p for p in task.parts if p[0].name not in failed))
+            for _, task, _ in again.values()
+        ]
+        with closing(self._execute(reduced)) as finished:
+            for task, outcome in finished:
+                i, planned, left_out = again[task.index]
+                if isinstance(outcome, ShardResult):
+                    outcome = replace(outcome, left_out=left_out)
+                self._journal(planned, outcome)
+                outcomes[i] = outcome
         return outcomes
 
-    def _execute(self, tasks: Sequence[ShardTask]) -> Iterator[tuple[ShardTask, Outcome]]:
-        """Run ``tasks`` on the workers, journal each written shard, and yield each task
-        with its outcome as they finish."""
+    def _execute(
+        self, tasks: Sequence[ShardTask]
+    ) -> Generator[tuple[ShardTask, Outcome], None, None]:
+        """Run ``tasks`` on the workers; yield each task with its outcome as they finish."""
         fmt = get_format(self.config.storage.format)
         by_index = {t.index: t for t in tasks}
         by_file = {fmt.file_name(t.index): t for t in tasks}
@@ -131,10 +145,13 @@ class TaskRunner:
             for outcome in finished:
                 if isinstance(outcome, ShardFailure):
                     yield by_index[outcome.index], outcome
-                    continue
-                task = by_file[outcome.record.path]
-                self.journal.add(self._key(task), outcome)
-                yield task, outcome
+                else:
+                    yield by_file[outcome.record.path], outcome
+
+    def _journal(self, task: ShardTask, outcome: Outcome) -> None:
+        """Record a written shard under the task it was planned as."""
+        if isinstance(outcome, ShardResult):
+            self.journal.add(self._key(task), outcome)
 
     def _key(self, task: ShardTask) -> str:
         return shard_key(task, self.attrs)

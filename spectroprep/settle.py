@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .datafile import ShardResult
-from .layout import DIGEST, FileRecord, digest_path
+from .errors import OutputError
+from .layout import DIGEST, FileRecord, digest_path, os_reason
 from .storage import Format
 from .tasks import ShardFailure, ShardTask
 
@@ -38,17 +39,19 @@ def settle(
             continue  # every source of the shard failed: no file
         record = outcome.record
         index = len(final_tasks)
-        if index != task.index:
-            # in ascending order the name of a lower index is free by now
-            path = fmt.file_name(index)
-            os.replace(out / record.path, out / path)
-            record = FileRecord(
-                path, record.examples, record.bytes, **{record.algorithm: record.digest}
-            )
-        if first != task.first_example:
-            fmt.renumber(out / record.path, first + 1)
-            digest = digest_path(out / record.path)
-            record = FileRecord(record.path, record.examples, record.bytes, **{DIGEST: digest})
+        try:
+            if index != task.index:
+                # in ascending order the name of a lower index is free by now
+                path = fmt.file_name(index)
+                os.replace(out / record.path, out / path)
+                digests = {record.algorithm: record.digest}
+                record = FileRecord(path, record.examples, record.bytes, **digests)
+            if first != task.first_example:
+                fmt.renumber(out / record.path, first + 1)
+                digest = digest_path(out / record.path)
+                record = FileRecord(record.path, record.examples, record.bytes, **{DIGEST: digest})
+        except OSError as exc:
+            raise OutputError(f"{out / record.path}: cannot renumber ({os_reason(exc)})") from exc
         left = {name for name, _ in outcome.left_out}
         parts = tuple(part for part in task.parts if part[0].name not in left)
         final_tasks.append(ShardTask(index, first, parts))

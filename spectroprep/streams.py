@@ -71,10 +71,11 @@ _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 
 _END_TAGS = (b"TAG", b"APETAGEX", b"LYRICSBEGIN")
 
 
-def mpeg_stream_frames(path: Path) -> int | None:
-    """Audio frames in the MPEG stream, counted from its frame headers (no decoding);
-    None unless the frames run back to back to the end of the file (or to a tag
-    there): junk, a free-format or a cut-off frame leave the count in doubt."""
+def mpeg_stream_frames(path: Path) -> tuple[int, bool]:
+    """Audio frames in the MPEG stream, counted from its frame headers (no decoding)
+    up to the first bytes that are not a frame; and whether those frames run back to
+    back to the end of the file (or to a tag there). Junk, a free-format or a cut-off
+    frame stop the count, which is then a lower bound."""
     data = path.read_bytes()
     pos = _first_sync(data, 0 if data[:3] != b"ID3" else 10 + _id3_size(data))
     total = 0
@@ -97,7 +98,7 @@ def mpeg_stream_frames(path: Path) -> int | None:
         total += samples
         pos += length
     whole = pos == len(data) or (0 <= pos < len(data) and data[pos:].startswith(_END_TAGS))
-    return total if whole else None
+    return total, whole
 
 
 def _id3_size(data: bytes) -> int:
@@ -115,8 +116,8 @@ def decoded_frames(path: Path) -> int:
     return total
 
 
-def ogg_seek_limit(path: Path, subtype: str) -> int:
-    """The first frame of the last Ogg page: seeks up to it land exactly.
+def ogg_seek_limit(path: Path, subtype: str, rate: int) -> int:
+    """The first frame (at ``rate``) of the last Ogg page: seeks up to it land exactly.
 
     0 (every region decoded from the start: slower, still exact) when the file's
     last pages cannot be parsed.
@@ -131,9 +132,10 @@ def ogg_seek_limit(path: Path, subtype: str) -> int:
     granules = _page_granules(tail)
     if len(granules) < 2:
         return 0
-    # Opus granule positions count the pre-skip samples the decoder drops
-    skip = _opus_pre_skip(first_page) if subtype == "OPUS" else 0
-    return max(0, granules[-2] - skip)
+    if subtype != "OPUS":
+        return granules[-2]
+    # Opus granule positions count 48 kHz samples, with the pre-skip the decoder drops
+    return max(0, (granules[-2] - _opus_pre_skip(first_page)) * rate // 48000)
 
 
 def _page_granules(data: bytes) -> list[int]:

@@ -95,34 +95,43 @@ def run_task(
     ``task.first_example`` (the parent renumbers later files).
 
     BLAS runs on one thread: a threaded matrix product (mel filters, short-frame
-    DFT) sums in another order, so features would change in the last bit with
-    the number of worker processes.
+    DFT, the statistics' sums) sums in another order, so features and statistics
+    would change in the last bit with the number of worker processes.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        features, decoded, problems = _task_features(task, config)
+        if problems and (not skip or not decoded.any()):
+            return ShardFailure(task.index, tuple(problems))
+        failed = {name for name, _ in problems}
+        kept = replace(task, parts=tuple(p for p in task.parts if p[0].name not in failed))
+        result = write_data_file(
+            root,
+            config,
+            task.index,
+            task.first_example,
+            features if decoded.all() else features[decoded],
+            task_targets(kept, targets),
+            attrs,
+            targets.n_classes,
+        )
+    return replace(result, left_out=tuple(problems))
+
+
+def _task_features(
+    task: ShardTask, config: Config
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    """The features of every window of ``task``, which of them decoded, and the
+    sources that did not, with the reason."""
     bins, frames = feature_shape(config.window_samples, config.spectrogram)
     features = np.empty((task.n_examples, bins, frames), dtype=np.float32)
     decoded = np.ones(task.n_examples, dtype=bool)
-    row = 0
     problems = []
-    with threadpool_limits(limits=1, user_api="blas"):
-        for source, region in task.parts:
-            try:
-                region_features(source, region, config, features[row : row + region.count])
-            except InputError as exc:
-                problems.append((source.name, str(exc)))
-                decoded[row : row + region.count] = False
-            row += region.count
-    if problems and (not skip or not decoded.any()):
-        return ShardFailure(task.index, tuple(problems))
-    failed = {name for name, _ in problems}
-    kept = replace(task, parts=tuple(p for p in task.parts if p[0].name not in failed))
-    result = write_data_file(
-        root,
-        config,
-        task.index,
-        task.first_example,
-        features if decoded.all() else features[decoded],
-        task_targets(kept, targets),
-        attrs,
-        targets.n_classes,
-    )
-    return replace(result, left_out=tuple(problems))
+    row = 0
+    for source, region in task.parts:
+        try:
+            region_features(source, region, config, features[row : row + region.count])
+        except InputError as exc:
+            problems.append((source.name, str(exc)))
+            decoded[row : row + region.count] = False
+        row += region.count
+    return features, decoded, problems

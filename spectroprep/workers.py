@@ -71,7 +71,7 @@ def _dead_worker_raises(pool: ProcessPoolExecutor) -> Iterator[None]:
 
 
 def _exit_name(code: int) -> str:
-    """ "SIGKILL(-9)" for a worker killed by a signal, else the exit status."""
+    """SIGKILL(-9) for a worker killed by a signal, else the exit status."""
     try:
         return f"{signal.Signals(-code).name}({code})" if code < 0 else str(code)
     except ValueError:
@@ -111,14 +111,20 @@ def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> list[Future
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:
-    """Cancel the tasks not started and stop the running ones: a failed task, a dead
-    worker or Ctrl-C ends the command now, not when the running tasks end."""
+    """Cancel the tasks not started and stop the running ones, and wait until the
+    workers are gone: a failed task, a dead worker or Ctrl-C ends the command now,
+    not when the running tasks end, and nothing writes after it."""
     # the executor has no public way to stop a running task (Python 3.14 adds one),
     # and shutdown() forgets its processes
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 @contextmanager

@@ -60,8 +60,10 @@ def test_an_mp3_whose_header_length_is_an_estimate_builds_every_decoded_frame(tm
         assert [row["source"] for row in csv.DictReader(f)] == ["field.mp3"] * len(ds)
 
 
-def test_an_mp3_whose_estimate_is_too_short_warns_of_what_libsndfile_leaves_out(tmp_path):
+@pytest.mark.parametrize("junk", [b"", b"\0" * 35])  # junk at the end: frames decoded to count
+def test_an_mp3_whose_estimate_is_too_short_warns_of_what_libsndfile_leaves_out(tmp_path, junk):
     path = _mp3_without_info_frame(tmp_path / "audio" / "loud.mp3", 12.0, 44100, 8.0)
+    path.write_bytes(path.read_bytes() + junk)
     header = probe(path)
     assert header.estimated and header.frames < 10 * 44100  # from a loud first frame
     with pytest.warns(
@@ -73,7 +75,9 @@ def test_an_mp3_whose_estimate_is_too_short_warns_of_what_libsndfile_leaves_out(
     assert len(spectroprep.open_dataset(out)) == -(-header.frames * 16000 // 44100 // 16000)
 
 
-@pytest.mark.parametrize("subtype, rate", [("VORBIS", 44100), ("VORBIS", 48000), ("OPUS", 48000)])
+@pytest.mark.parametrize(
+    "subtype, rate", [("VORBIS", 44100), ("VORBIS", 48000), ("OPUS", 48000), ("OPUS", 16000)]
+)
 def test_ogg_regions_anywhere_equal_the_whole_file_decode(tmp_path, subtype, rate):
     x = _stereo_scene(25.0, rate, seed=2)
     x[int(12 * rate) : int(17 * rate)] = 0  # digital silence: long Ogg pages

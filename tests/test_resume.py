@@ -4,7 +4,6 @@ and a resumed build ends byte-identical to one that ran through."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -213,9 +212,8 @@ def test_resume_refuses_other_settings_or_inputs_and_touches_nothing(unfinished)
     assert result.exit_code == 2 and "--resume and --overwrite exclude each other" in result.output
 
 
-def resume_skipping(audio: Path, out: Path) -> Path:
-    """Resume the unfinished build without its bad file; check the 12 shards of the
-    6 two-second clips before clip9.flac are kept; return a clean build without it."""
+def test_resume_with_skip_leaves_the_bad_file_out_and_reuses_the_shards_before_it(unfinished):
+    audio, out = unfinished
     sets = [arg for pair in ONE_PER_FILE for arg in ("--set", pair)]
     before = shard_times(out)
     result = run_command(
@@ -224,33 +222,12 @@ def resume_skipping(audio: Path, out: Path) -> Path:
     assert result.returncode == 0, result.stderr
     after = shard_times(out)
     kept = [rel for rel in before if after.get(rel) == before[rel]]
-    assert len(kept) == 12
+    assert len(kept) == 12  # the 6 two-second clips before clip9.flac
     (audio / "clip9.flac").unlink()
-    return build(audio, out.parent / "clean", overrides=ONE_PER_FILE)
-
-
-def test_resume_with_skip_leaves_the_bad_file_out_and_reuses_the_shards_before_it(unfinished):
-    audio, out = unfinished
-    clean = resume_skipping(audio, out)
+    clean = build(audio, out.parent / "clean", overrides=ONE_PER_FILE)
     ours, theirs = tree_checksums(out), tree_checksums(clean)
     assert [rel for rel in theirs if ours.get(rel) != theirs[rel]] == ["dataset.json"]
     assert ours.keys() - theirs.keys() == {"rejected.csv"}
-
-
-def test_resume_reuses_shards_a_journal_records_with_sha256(unfinished):
-    """A journal from before xxh3_128: its shards are checked by their sha256, reused,
-    and recorded in dataset.json as a build now records them."""
-    audio, out = unfinished
-    header, *lines = (out / JOURNAL).read_text().splitlines()
-    entries = [json.loads(line) for line in lines]
-    for entry in entries:
-        record = entry["record"]
-        del record["xxh3_128"]
-        record["sha256"] = hashlib.sha256((out / record["path"]).read_bytes()).hexdigest()
-    (out / JOURNAL).write_text("\n".join([header, *map(json.dumps, entries)]) + "\n")
-    clean = resume_skipping(audio, out)
-    files = [json.loads((ds / "dataset.json").read_text())["files"] for ds in (out, clean)]
-    assert files[0] == files[1]
 
 
 def test_resume_where_there_is_nothing_to_resume(tmp_path):
