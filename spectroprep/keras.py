@@ -30,7 +30,8 @@ from .reader import Dataset, as_dataset
 
 
 class PyDataset(keras.utils.PyDataset):
-    """Batches ``(X (B, F, T), y)`` of a spectroprep dataset for ``model.fit``.
+    """Batches ``(X (B, F, T), y)`` of a spectroprep dataset for ``model.fit``, or
+    X alone when the dataset is unlabelled (Keras takes a batch without targets so).
 
     ``source`` is a dataset folder or an open ``spectroprep.Dataset``;
     ``reader`` holds ``open_dataset`` options (``targets``, ``normalize``);
@@ -66,11 +67,12 @@ class PyDataset(keras.utils.PyDataset):
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
         start = index * self.batch_size
-        return self.dataset.get_batch(self.order[start : start + self.batch_size])
+        x, y = self.dataset.get_batch(self.order[start : start + self.batch_size])
+        return x if y is None else (x, y)
 
     def on_epoch_begin(self) -> None:
         self._in_epoch = True

@@ -8,7 +8,9 @@
   so every example is read once per epoch, in long runs.
 
 Both open the dataset lazily in each worker process; call ``set_epoch`` before
-each epoch for a new shuffle, as with ``DistributedSampler``.
+each epoch for a new shuffle, as with ``DistributedSampler``. An unlabelled
+dataset (label kind "none") gives the features alone, so torch's default
+collate makes batches of them (it cannot collate None).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 try:
     import torch
@@ -28,11 +28,7 @@ except ImportError:
 from .reader import Dataset, as_dataset
 from .sampler import ShardSampler
 
-Sample = tuple[torch.Tensor, torch.Tensor | None]
-
-
-def _tensor(array: np.ndarray | None) -> torch.Tensor | None:
-    return None if array is None else torch.from_numpy(np.asarray(array))
+Sample = tuple[torch.Tensor, torch.Tensor] | torch.Tensor  # the features alone: unlabelled
 
 
 def _rank() -> tuple[int, int]:
@@ -43,7 +39,8 @@ def _rank() -> tuple[int, int]:
 
 
 class ExampleDataset(data.Dataset):
-    """One example per index: ``(features (F, T), label)`` tensors.
+    """One example per index: ``(features (F, T), label)`` tensors, or the
+    features alone when the dataset is unlabelled.
 
     ``source`` is a dataset folder (opened with ``open_dataset(source, **options)``)
     or an open ``spectroprep.Dataset``.
@@ -57,14 +54,14 @@ class ExampleDataset(data.Dataset):
 
     def __getitem__(self, index: int) -> Sample:
         x, y = self.dataset[int(index)]
-        return torch.from_numpy(x), None if y is None else torch.as_tensor(y)
+        return torch.from_numpy(x) if y is None else (torch.from_numpy(x), torch.as_tensor(y))
 
     def __getitems__(self, indices: Sequence[int]) -> list[Sample]:
         """A batch in one read (DataLoader calls this instead of ``__getitem__``)."""
         x, y = self.dataset.get_batch(indices)
         xs = torch.from_numpy(x).unbind(0)
         if y is None:
-            return [(row, None) for row in xs]
+            return list(xs)
         return list(zip(xs, torch.from_numpy(y).unbind(0), strict=True))
 
     def batch_sampler(
@@ -101,8 +98,9 @@ class EpochBatchSampler(data.Sampler[list[int]]):
 
 
 class BatchDataset(data.IterableDataset):
-    """Whole ``(X (B, F, T), y)`` batches from ``Dataset.batches``; each DataLoader
-    worker (and each DDP rank) reads its own whole shards (see ShardSampler).
+    """Whole ``(X (B, F, T), y)`` batches from ``Dataset.batches`` (X alone when the
+    dataset is unlabelled); each DataLoader worker (and each DDP rank) reads its own
+    whole shards (see ShardSampler).
 
     Use ``DataLoader(BatchDataset(path, batch_size=64), batch_size=None,
     num_workers=2)``. A batch never mixes examples of two workers' shards, so a
@@ -148,4 +146,4 @@ class BatchDataset(data.IterableDataset):
 
     def __iter__(self) -> Iterator[Sample]:
         for x, y in self.sampler().batches(self.batch_size, **self.batch_options):
-            yield torch.from_numpy(x), _tensor(y)
+            yield torch.from_numpy(x) if y is None else (torch.from_numpy(x), torch.from_numpy(y))

@@ -209,9 +209,10 @@ def test_manifest_is_held_as_arrays(datasets):
 def test_compressed_chunks_get_a_cache_of_two_chunks(datasets):
     with spectroprep.open_dataset(datasets["hdf5 chunk 4 lzf"]) as ds:
         ds[0]
-        features = ds._reader._shard(0).datasets["features"]
+        features = ds._reader._open[0].datasets["features"]
         nbytes = features.id.get_access_plist().get_chunk_cache()[1]
         assert nbytes == 2 * 4 * ds.example_bytes
     with spectroprep.open_dataset(datasets["hdf5"]) as ds:
         ds[0]
-        assert ds._reader._shard(0).offsets is not None  # read directly, no cache
+        handle = ds._reader._open[0]
+        assert handle.fd is not None and handle.h5 is None  # read directly, no HDF5

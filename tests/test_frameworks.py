@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import torch
-from conftest import build_small
+from conftest import SMALL, build_small
 from torch.utils.data import DataLoader
 
 import spectroprep
@@ -127,3 +127,39 @@ def test_keras_fit_with_two_worker_processes_reads_each_example_once(dataset):
         assert sorted(epoch) == list(range(n))
     assert epochs[0] != epochs[1] != epochs[2]  # a new shuffle each epoch
     assert len(batches) == -(-n // 16)
+
+
+@pytest.fixture(scope="module")
+def unlabelled(small_audio):
+    """The small audio built without labels (as for self-supervised pretraining)."""
+    out = small_audio.parent / "unlabelled"
+    if not (out / "dataset.json").exists():
+        spectroprep.build(small_audio, out, jobs=1, overrides=SMALL)
+    return out
+
+
+def test_unlabelled_data_goes_through_torch_default_collate(unlabelled):
+    where, labels = _fingerprints(unlabelled)
+    assert labels is None
+    examples = ExampleDataset(unlabelled)
+    assert examples[0].shape == (257, 11)  # the features alone, no None
+    seen = []
+    sampler = examples.batch_sampler(batch_size=8, seed=4)
+    for x in DataLoader(examples, batch_sampler=sampler, num_workers=2):
+        assert isinstance(x, torch.Tensor) and x.shape[1:] == (257, 11)
+        seen += [where[row.numpy().tobytes()] for row in x]
+    for x in DataLoader(examples, batch_size=8, shuffle=True):
+        assert isinstance(x, torch.Tensor)
+    batches = BatchDataset(unlabelled, batch_size=8, seed=1)
+    for x in DataLoader(batches, batch_size=None, num_workers=2):
+        assert isinstance(x, torch.Tensor) and x.shape[1:] == (257, 11)
+        seen += [where[row.numpy().tobytes()] for row in x]
+    assert sorted(seen) == sorted(2 * list(range(len(where))))  # once per loader
+
+
+def test_unlabelled_data_goes_to_keras_as_features_alone(unlabelled):
+    batches = PyDataset(unlabelled, batch_size=16, seed=2)
+    x = batches[0]
+    assert isinstance(x, np.ndarray) and x.shape == (16, 257, 11)
+    model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(3)])
+    assert model.predict(batches, verbose=0).shape == (len(batches.dataset), 3)

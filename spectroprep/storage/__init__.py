@@ -28,7 +28,11 @@ class Reader(Protocol):
         files: list[FileRecord],
         storage: StorageConfig,
         verify_checksums: bool = False,
-    ) -> None: ...
+        open_files: int | None = None,
+    ) -> None:
+        """``open_files``: most files kept open at once in a process (None: the
+        format's default)."""
+        ...
 
     def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
         """Ascending ``rows`` of data file ``file``: features (len(rows), F, T), or

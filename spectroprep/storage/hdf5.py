@@ -5,7 +5,8 @@ itself to h5ls/h5dump users. /features carries a fletcher32 checksum per chunk,
 so HDF5 itself reports a corrupted chunk when it is read.
 
 A shard is made as a file image in memory (``_ImageFile``), then written with
-one call and hashed from memory: HDF5 never writes to the disk itself.
+one call and hashed from memory: HDF5 never writes to the disk itself. The
+userblock at its start holds the shard's index of byte offsets (hdf5_index.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from ..config import StorageConfig
 from ..layout import new_hasher
 from .codecs import compression_options
+from .hdf5_index import index_of, pack, userblock_bytes
 from .hdf5_read import Reader as Reader
 
 OWNED = re.compile(r"shards(/shard-\d+\.h5)?")  # what this format writes
@@ -82,10 +84,13 @@ def image(
     # numpy's float16 conversion is faster than HDF5's (docs/performance.md)
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n = len(data)
-    size = data.nbytes + sum(a.nbytes for a in targets.values()) + _METADATA_BYTES
+    chunk_rows = min(storage.chunk_examples, n)
+    chunks = -(-n // chunk_rows) * (2 if "frame_targets" in targets else 1)
+    userblock = userblock_bytes(chunks)
+    size = data.nbytes + sum(a.nbytes for a in targets.values()) + _METADATA_BYTES + userblock
     file = _ImageFile(_image_buffer(size))
     # no chunk cache: every chunk is written whole and once, so caching it only adds work
-    with file, h5py.File(file, "w", rdcc_nbytes=0) as h5:
+    with file, h5py.File(file, "w", rdcc_nbytes=0, userblock_size=userblock) as h5:
         # track_times=False keeps the bytes identical from run to run
         for name, array in (("features", data), ("frame_targets", targets.get("frame_targets"))):
             if array is None:
@@ -93,7 +98,7 @@ def image(
             h5.create_dataset(
                 name,
                 data=array,
-                chunks=(min(storage.chunk_examples, n), *array.shape[1:]),
+                chunks=(chunk_rows, *array.shape[1:]),
                 fletcher32=True,
                 track_times=False,
                 **compression_options(storage),
@@ -105,7 +110,9 @@ def image(
         file_attrs = h5.attrs  # made anew by each h5.attrs access
         for key, value in attrs.items():
             file_attrs[key] = value
+        index = index_of(h5)  # the data is placed: chunks never move once written
     with file.image() as view:
+        view[:userblock] = pack(index, userblock)
         yield view
 
 

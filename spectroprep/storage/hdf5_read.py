@@ -1,12 +1,17 @@
-"""Reading rows of HDF5 shards, fast, in any process.
+"""Reading rows of HDF5 shards, fast, in any process, with a bounded number of
+open files whatever the number of shards.
 
-An uncompressed /features chunk holds its rows' bytes unchanged (the
-fletcher32 checksum follows them), so those rows are read straight from the
-file at their chunk's offset, found once per shard: one ``preadv`` per run of
-adjacent chunks, no HDF5 call and no fancy indexing on the hot path. That is
-several times faster than h5py slicing (benchmarks/RESULTS.md). The chunk
-checksums are then left to ``spectroprep verify``; ``verify_checksums=True``
-reads through HDF5, which checks every chunk it reads.
+An uncompressed /features (or /frame_targets) chunk holds its rows' bytes
+unchanged (the fletcher32 checksum follows them), so those rows are read
+straight from the file at offsets the shard's index gives (hdf5_index.py): one
+``preadv`` per run of adjacent rows, no HDF5 call and no fancy indexing on the
+hot path. That is several times faster than h5py slicing (benchmarks/RESULTS.md).
+The chunk checksums are then left to ``spectroprep verify``;
+``verify_checksums=True`` reads through HDF5, which checks every chunk it reads.
+
+Open files are kept in one least-recently-used set of at most ``open_files``
+descriptors (``default_open_files``); a shard's index is kept apart from its
+descriptor, so reopening a shard costs one ``os.open``.
 
 Compressed chunks always go through HDF5, with a chunk cache of two chunks:
 rows are read in ascending order, so a chunk is never needed again once the
@@ -16,42 +21,55 @@ read has passed it.
 from __future__ import annotations
 
 import os
+import resource
 import threading
+import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
-from h5py import h5p, h5z
+from h5py import h5p
 
 from ..config import StorageConfig
-from ..errors import DatasetError
+from ..errors import DatasetError, SpectroprepWarning
 from ..layout import FileRecord
 from .codecs import load_blosc2_filters
+from .hdf5_index import CHECKSUM_BYTES, ShardIndex, index_of, read_index
 
-_MAX_OPEN = 64  # open shards kept per process
 _CACHED_CHUNKS = 2  # compressed chunks HDF5 keeps decoded, per dataset
-_CHECKSUM_BYTES = {h5z.FILTER_FLETCHER32: 4}  # filters that leave a chunk's data as it is
+_KEPT_INDEXES = 4096  # shard indexes kept per process: 16 MB at 512 one-example chunks
 _MAX_GAP = 64  # bytes between two rows that one preadv reads past (a checksum)
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)
 
 
-@dataclass
-class _Shard:
-    """One open shard: its datasets by name and, when its feature rows can be read
-    directly, the file descriptor and every /features chunk's byte offset."""
+def default_open_files() -> int:
+    """Files a reader keeps open per process by default: a quarter of the process's
+    open-file limit (``ulimit -n``), at most 1024, leaving the rest to the
+    training code, its data-loader pipes and other datasets."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(1, min(1024, soft // 4))
 
-    datasets: dict[str, h5py.Dataset]
+
+@dataclass
+class _Handle:
+    """A shard's open files: a descriptor for direct reads, an HDF5 file for the rest."""
+
     fd: int | None = None
-    offsets: np.ndarray | None = None  # (chunks,) int64
-    chunk_rows: int = 1
-    row_bytes: int = 0
-    scratch: memoryview = field(default_factory=lambda: memoryview(bytearray(_MAX_GAP)))
+    h5: h5py.File | None = None
+    datasets: dict[str, h5py.Dataset] | None = None
+
+    @property
+    def count(self) -> int:
+        return (self.fd is not None) + (self.h5 is not None)
 
     def close(self) -> None:
-        self.datasets["features"].file.close()
+        if self.h5 is not None:
+            self.h5.close()
         if self.fd is not None:
             os.close(self.fd)
 
@@ -63,7 +81,9 @@ def _open_features(h5: h5py.File) -> h5py.Dataset:
     if plain.chunks is None:
         return plain
     chunk_bytes = int(np.prod(plain.chunks)) * plain.dtype.itemsize
-    compressed = any(code not in _CHECKSUM_BYTES for code in _filters(plain))
+    dcpl = plain.id.get_create_plist()
+    filters = [dcpl.get_filter(i)[0] for i in range(dcpl.get_nfilters())]
+    compressed = any(code not in CHECKSUM_BYTES for code in filters)
     del plain  # the cache is set when the dataset is first opened
     dapl = h5p.create(h5p.DATASET_ACCESS)
     dapl.set_chunk_cache(101, _CACHED_CHUNKS * chunk_bytes if compressed else 0, 1.0)
@@ -72,39 +92,9 @@ def _open_features(h5: h5py.File) -> h5py.Dataset:
     return h5py.Dataset(h5py.h5d.open(h5.id, b"features", dapl=dapl), readonly=True)
 
 
-def _filters(ds: h5py.Dataset) -> list[int]:
-    """The HDF5 filter ids of a dataset's chunks."""
-    dcpl = ds.id.get_create_plist()
-    return [dcpl.get_filter(i)[0] for i in range(dcpl.get_nfilters())]
-
-
-def _chunk_offsets(ds: h5py.Dataset) -> np.ndarray | None:
-    """Byte offset of every chunk of ``ds`` in chunk order, when every chunk holds
-    its rows' bytes as they are (only checksum filters, native byte order, whole
-    (F, T) planes, all chunks written); else None."""
-    if ds.chunks is None or ds.chunks[1:] != ds.shape[1:] or not ds.dtype.isnative:
-        return None
-    codecs = _filters(ds)
-    if any(code not in _CHECKSUM_BYTES for code in codecs):
-        return None
-    stored = int(np.prod(ds.chunks)) * ds.dtype.itemsize + sum(_CHECKSUM_BYTES[c] for c in codecs)
-    n_chunks = -(-ds.shape[0] // ds.chunks[0])
-    offsets = np.full(n_chunks, -1, dtype=np.int64)
-
-    def note(info: Any) -> None:
-        if info.size == stored and info.filter_mask == 0:
-            offsets[info.chunk_offset[0] // ds.chunks[0]] = info.byte_offset
-
-    if hasattr(ds.id, "chunk_iter"):
-        ds.id.chunk_iter(note)
-    else:  # HDF5 older than 1.12.3
-        for i in range(ds.id.get_num_chunks()):
-            note(ds.id.get_chunk_info(i))
-    return None if (offsets < 0).any() else offsets
-
-
 class Reader:
-    """Reads rows of a dataset's shards; files open lazily, once per process.
+    """Reads rows of a dataset's shards; files open lazily, per process, at most
+    ``open_files`` at a time (``default_open_files()`` when None).
 
     Safe to share between threads (a training loop and its prefetch thread);
     pickles without open files.
@@ -116,51 +106,106 @@ class Reader:
         files: list[FileRecord],
         storage: StorageConfig,
         verify_checksums: bool = False,
+        open_files: int | None = None,
     ) -> None:
         self._paths = [root / f.path for f in files]
+        self._examples = [f.examples for f in files]
         if storage.compression.startswith("blosc2"):
             load_blosc2_filters()
         self._direct = not verify_checksums
-        self._open: OrderedDict[int, _Shard] = OrderedDict()
+        if open_files is not None and open_files < 1:
+            raise ValueError(f"open_files must be at least 1, not {open_files}")
+        self._budget = open_files or default_open_files()
+        self._open: OrderedDict[int, _Handle] = OrderedDict()
+        self._held = 0  # descriptors held by self._open
+        self._indexes: OrderedDict[int, ShardIndex] = OrderedDict()
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._noted_old = False
 
-    def _shard(self, file: int) -> _Shard:
-        with self._lock:
-            if self._pid != os.getpid():
-                # inherited through fork: never share HDF5 handles between processes
-                self._open = OrderedDict()
-                self._pid = os.getpid()
-            shard = self._open.get(file)
-            if shard is None:
-                shard = self._open[file] = self._open_shard(file)
-                if len(self._open) > _MAX_OPEN:
-                    self._open.popitem(last=False)[1].close()
-            else:
-                self._open.move_to_end(file)
-            return shard
+    # -- open files, within the budget -------------------------------------------------
 
-    def _open_shard(self, file: int) -> _Shard:
-        features = _open_features(h5py.File(self._paths[file], "r"))
-        shard = _Shard({"features": features})
-        offsets = _chunk_offsets(features) if self._direct else None
-        if offsets is not None:
-            shard.fd = os.open(self._paths[file], os.O_RDONLY)
-            shard.offsets = offsets
-            shard.chunk_rows = features.chunks[0]
-            shard.row_bytes = int(np.prod(features.shape[1:])) * features.dtype.itemsize
-        return shard
+    def _handle(self, file: int) -> _Handle:
+        """The shard's handle, most recently used; caller holds the lock."""
+        if self._pid != os.getpid():
+            # inherited through fork: never share descriptors or HDF5 handles
+            self._open, self._held, self._pid = OrderedDict(), 0, os.getpid()
+        handle = self._open.get(file)
+        if handle is None:
+            handle = self._open[file] = _Handle()
+        else:
+            self._open.move_to_end(file)
+        return handle
 
-    def _dataset(self, shard: _Shard, name: str) -> h5py.Dataset:
-        ds = shard.datasets.get(name)
+    def _make_room(self, keep: int) -> None:
+        """Close least recently used shards (not ``keep``) until one more file fits."""
+        for file in list(self._open):
+            if self._held < self._budget:
+                return
+            if file != keep:
+                handle = self._open.pop(file)
+                self._held -= handle.count
+                handle.close()
+
+    def _fd(self, file: int) -> int:
+        handle = self._handle(file)
+        if handle.fd is None:
+            self._make_room(file)
+            try:
+                handle.fd = os.open(self._paths[file], os.O_RDONLY)
+            except OSError as exc:
+                raise DatasetError(f"{self._paths[file]}: cannot open ({exc.strerror})") from None
+            self._held += 1
+        return handle.fd
+
+    def _h5(self, file: int, name: str) -> h5py.Dataset:
+        handle = self._handle(file)
+        if handle.h5 is None:
+            self._make_room(file)
+            handle.h5 = h5py.File(self._paths[file], "r")
+            handle.datasets = {"features": _open_features(handle.h5)}
+            self._held += 1
+        assert handle.datasets is not None
+        ds = handle.datasets.get(name)
         if ds is None:
-            ds = shard.datasets[name] = shard.datasets["features"].file[name]
+            ds = handle.datasets[name] = handle.h5[name]
         return ds
+
+    def _index(self, file: int) -> ShardIndex:
+        """The shard's index: from its userblock, or for a shard without one from
+        HDF5's chunk index (slowly, once per process while it stays kept)."""
+        index = self._indexes.get(file)
+        if index is not None:
+            self._indexes.move_to_end(file)
+            return index
+        index = read_index(self._fd(file), str(self._paths[file]))
+        if index is None:
+            self._note_old(file)
+            index = index_of(self._h5(file, "features").file)
+        self._indexes[file] = index
+        if len(self._indexes) > _KEPT_INDEXES:
+            self._indexes.popitem(last=False)
+        return index
+
+    def _note_old(self, file: int) -> None:
+        if not self._noted_old:
+            self._noted_old = True
+            warnings.warn(
+                f"{self._paths[file].parent.parent}: shards without an index of their "
+                "rows (built by an earlier spectroprep) open slowly; `spectroprep shard "
+                "DATASET --out NEW` rewrites them with one",
+                SpectroprepWarning,
+                stacklevel=5,
+            )
+
+    # -- reads --------------------------------------------------------------------------
 
     def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
         """Rows ``rows`` (ascending) of /features, or of /frame_targets."""
-        ds = self._dataset(self._shard(file), name)
-        out = np.empty((len(rows), *ds.shape[1:]), dtype=ds.dtype)
+        with self._lock:
+            ds = self._h5(file, name)
+            shape, dtype = ds.shape[1:], ds.dtype
+        out = np.empty((len(rows), *shape), dtype=dtype)
         self.read_into(file, rows, out, np.arange(len(rows)), name)
         return out
 
@@ -174,42 +219,49 @@ class Reader:
     ) -> None:
         """Put row ``rows[k]`` (ascending) of /features, or of /frame_targets, into
         ``out[where[k]]``."""
-        shard = self._shard(file)
-        if name == "features" and shard.offsets is not None and out.flags.c_contiguous:
-            self._read_direct(file, shard, rows, out, where)
-            return
-        ds = self._dataset(shard, name)
-        if len(rows) == 1:
-            out[where[0]] = ds[rows[0] : rows[0] + 1][0]
-            return
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
-            out[where[lo:hi]] = ds[rows[lo] : rows[hi - 1] + 1]
+        with self._lock:
+            if self._direct and out.flags.c_contiguous:
+                found = self._index(file).arrays.get(name)
+                if found is not None:
+                    offsets = found.row_offsets(rows)
+                    self._read_direct(file, self._fd(file), offsets, found.row_bytes, out, where)
+                    return
+            ds = self._h5(file, name)
+            if len(rows) == 1:
+                out[where[0]] = ds[rows[0] : rows[0] + 1][0]
+                return
+            breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+            for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
+                out[where[lo:hi]] = ds[rows[lo] : rows[hi - 1] + 1]
 
     def _read_direct(
-        self, file: int, shard: _Shard, rows: np.ndarray, out: np.ndarray, where: np.ndarray
+        self,
+        file: int,
+        fd: int,
+        offsets: np.ndarray,
+        size: int,
+        out: np.ndarray,
+        where: np.ndarray,
     ) -> None:
-        assert shard.offsets is not None and shard.fd is not None
-        size = shard.row_bytes
         if out.dtype.itemsize * out[0].size != size:
             raise ValueError(f"rows of {self._paths[file]} have {size} bytes, out has others")
         target = out.reshape(-1).view(np.uint8).data
-        offsets = shard.offsets[rows // shard.chunk_rows] + (rows % shard.chunk_rows) * size
+        scratch = memoryview(bytearray(_MAX_GAP))
         buffers: list[memoryview] = []
         start = end = 0
         for offset, slot in zip(offsets.tolist(), where.tolist(), strict=True):
             gap = offset - end
             if buffers and not (0 <= gap <= _MAX_GAP and len(buffers) < _IOV_MAX - 1):
-                self._preadv(file, shard.fd, buffers, start)
+                self._preadv(file, fd, buffers, start)
                 buffers = []
             if not buffers:
                 start = offset
             elif gap:
-                buffers.append(shard.scratch[:gap])
+                buffers.append(scratch[:gap])
             buffers.append(target[slot * size : (slot + 1) * size])
             end = offset + size
         if buffers:
-            self._preadv(file, shard.fd, buffers, start)
+            self._preadv(file, fd, buffers, start)
 
     def _preadv(self, file: int, fd: int, buffers: list[memoryview], offset: int) -> None:
         wanted = sum(len(b) for b in buffers)
@@ -217,17 +269,27 @@ class Reader:
             raise DatasetError(f"{self._paths[file]}: file is shorter than its chunk index")
 
     def labels(self, file: int) -> np.ndarray:
-        return np.asarray(self._dataset(self._shard(file), "labels")[()])
+        with self._lock:
+            index = self._index(file) if self._direct else None
+            if index is None or index.labels_at < 0:
+                return np.asarray(self._h5(file, "labels")[()])
+            shape = (self._examples[file], index.labels_columns)[: 2 if index.labels_columns else 1]
+            labels = np.empty(shape, dtype=index.labels_dtype)
+            self._preadv(
+                file, self._fd(file), [labels.reshape(-1).view(np.uint8).data], index.labels_at
+            )
+            return labels
 
     def close(self) -> None:
         with self._lock:
-            for shard in self._open.values():
-                shard.close()
+            for handle in self._open.values():
+                handle.close()
             self._open.clear()
+            self._held = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_open=OrderedDict(), _pid=None)
+        state.update(_open=OrderedDict(), _held=0, _indexes=OrderedDict(), _pid=None)
         del state["_lock"]
         return state
 

@@ -84,6 +84,7 @@ class Reader:
         files: list[FileRecord],
         storage: StorageConfig,
         verify_checksums: bool = False,
+        open_files: int | None = None,  # each read opens and closes its file
     ) -> None:
         self._root = root
         self._files = [f.path for f in files]

@@ -1,6 +1,7 @@
 """HDF5 shards: attributes, members, example ids, the layout and filters of each chunked
-array, and every value read once, chunk by chunk, so that a chunk failing its checksum
-is found and named."""
+array, the index of row offsets in the userblock against HDF5's own records, and every
+value read once, chunk by chunk, so that a chunk failing its checksum is found and
+named."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import functools
 import io
 import json
 import math
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +17,10 @@ import h5py
 import numpy as np
 
 from ..config import StorageConfig
+from ..errors import DatasetError
 from ..layout import FORMAT_NAME, FORMAT_VERSION
 from ..storage.codecs import compression_options
+from ..storage.hdf5_index import ShardIndex, index_of, read_index
 from .dataset import Dataset
 from .report import Log, Tally
 from .values import Totals, check_frames, check_labels, non_finite
@@ -36,6 +40,7 @@ def check_shard(ds: Dataset, index: int, log: Log, totals: Totals) -> bool:
         return False
     with h5:
         _check_attrs(ds, h5.attrs, rel, log)
+        _check_index(ds, h5, rel, log)
         wanted = {"features", "example_id", *ds.arrays()}
         for name in sorted(set(h5) - wanted):
             log.add(rel, None, f"unexpected member /{name}")
@@ -61,6 +66,39 @@ def check_shard(ds: Dataset, index: int, log: Log, totals: Totals) -> bool:
             totals.complete = False
             return False
         return check_labels(ds, labels, rel, index, log, totals)
+
+
+def _check_index(ds: Dataset, h5: h5py.File, rel: str, log: Log) -> None:
+    """The userblock's index of row offsets, which readers trust, against HDF5's own
+    chunk records; a shard written before the index existed gets a warning."""
+    fd = os.open(ds.root / rel, os.O_RDONLY)
+    try:
+        stored = read_index(fd, rel)
+    except (DatasetError, OSError) as exc:
+        log.add(rel, None, f"unreadable index of row offsets ({exc})")
+        return
+    finally:
+        os.close(fd)
+    if stored is None:
+        log.warn(
+            rel,
+            None,
+            "no index of row offsets (an earlier spectroprep wrote it): "
+            "readers open it slowly; `spectroprep shard` rewrites it with one",
+        )
+        return
+    actual = index_of(h5)
+    if _index_fields(stored) != _index_fields(actual):
+        log.add(rel, None, "its index of row offsets disagrees with HDF5's chunk records")
+
+
+def _index_fields(index: ShardIndex) -> tuple[Any, ...]:
+    arrays = tuple(
+        (name, a.offsets.tolist(), a.chunk_rows, a.row_bytes)
+        for name, a in sorted(index.arrays.items())
+    )
+    labels = (index.labels_at, index.labels_dtype.itemsize, index.labels_columns)
+    return arrays, labels if index.labels_at >= 0 else None
 
 
 def _expected_attrs(ds: Dataset) -> dict[str, Any]:
