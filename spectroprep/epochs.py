@@ -17,7 +17,9 @@ import numpy as np
 if TYPE_CHECKING:
     from .reader import Batch, Dataset
 
-MIN_RUN = 16  # examples read as one run when shuffling: near sequential speed
+# examples per shuffled run: the 256 runs of a 1024-example window mix a batch of 64
+# nearly as well as a random permutation, where runs of 16 gave 2/3 of its sources
+MIN_RUN = 4
 
 
 def run_length(chunk_rows: int) -> int:

@@ -186,18 +186,18 @@ class Dataset:
         """Examples at ``indices`` in the order given: (X (B, F, T), y), y being
         (B,) class ids, (B, C) multi-hot, (B, T, C) frame targets, or None.
 
-        Each file's rows are read in ascending order as contiguous runs, then put
-        back in the requested order.
+        Each file's rows are read in ascending order, adjacent ones together, into
+        their places in the batch.
         """
         idx = self._positions(indices)
         out = np.empty((len(idx), *self.shape), dtype=self.info["features"]["dtype"])
+        files = np.searchsorted(self._starts, idx, side="right") - 1
+        rows, where = idx - self._starts[files], np.arange(len(idx))
+        self._reader.gather(files, rows, out, where)
         frames = None
         if self.targets == "frames":
             frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
-        for file, where, rows in file_runs(self._starts, idx):
-            self._reader.read_into(file, rows, out, where)
-            if frames is not None:
-                self._reader.read_into(file, rows, frames, where, "frame_targets")
+            self._reader.gather(files, rows, frames, where, "frame_targets")
         out = self._normalized(out)
         if frames is not None:
             return out, frames

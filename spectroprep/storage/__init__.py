@@ -50,6 +50,18 @@ class Reader(Protocol):
         """Put row ``rows[k]`` (ascending) of data file ``file`` into ``out[where[k]]``."""
         ...
 
+    def gather(
+        self,
+        files: np.ndarray,
+        rows: np.ndarray,
+        out: np.ndarray,
+        where: np.ndarray,
+        name: str = "features",
+    ) -> None:
+        """Put row ``rows[k]`` of data file ``files[k]`` into ``out[where[k]]`` (any
+        order, any number of files)."""
+        ...
+
     def labels(self, file: int) -> np.ndarray:
         """The label array of data file ``file``."""
         ...

@@ -46,9 +46,6 @@ class ArrayIndex:
     chunk_rows: int
     row_bytes: int
 
-    def row_offsets(self, rows: np.ndarray) -> np.ndarray:
-        return self.offsets[rows // self.chunk_rows] + (rows % self.chunk_rows) * self.row_bytes
-
 
 @dataclass(frozen=True)
 class ShardIndex:

@@ -37,12 +37,13 @@ from ..config import StorageConfig
 from ..errors import DatasetError, SpectroprepWarning
 from ..layout import FileRecord
 from .codecs import load_blosc2_filters
-from .hdf5_index import CHECKSUM_BYTES, ShardIndex, index_of, read_index
+from .hdf5_index import CHECKSUM_BYTES, ArrayIndex, ShardIndex, index_of, read_index
 
 _CACHED_CHUNKS = 2  # compressed chunks HDF5 keeps decoded, per dataset
 _KEPT_INDEXES = 4096  # shard indexes kept per process: 16 MB at 512 one-example chunks
 _MAX_GAP = 64  # bytes between two rows that one preadv reads past (a checksum)
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)
+_SCRATCH = memoryview(bytearray(_MAX_GAP))  # where the bytes between two rows go, unread
 
 
 def default_open_files() -> int:
@@ -72,6 +73,17 @@ class _Handle:
             self.h5.close()
         if self.fd is not None:
             os.close(self.fd)
+
+
+class _Target:
+    """An output array and, when rows can be read into it directly (C-contiguous),
+    its bytes and the bytes of one row."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        contiguous = array.flags.c_contiguous and len(array)
+        self.raw = array.reshape(-1).view(np.uint8).data if contiguous else None
+        self.row_bytes = array[0].nbytes if len(array) else 0
 
 
 def _open_features(h5: h5py.File) -> h5py.Dataset:
@@ -137,20 +149,18 @@ class Reader:
             self._open.move_to_end(file)
         return handle
 
-    def _make_room(self, keep: int) -> None:
-        """Close least recently used shards (not ``keep``) until one more file fits."""
-        for file in list(self._open):
-            if self._held < self._budget:
-                return
-            if file != keep:
-                handle = self._open.pop(file)
-                self._held -= handle.count
-                handle.close()
+    def _make_room(self) -> None:
+        """Close least recently used shards until one more file fits; the shard being
+        opened is the most recent, last in line, and stays."""
+        while self._held >= self._budget and len(self._open) > 1:
+            handle = self._open.popitem(last=False)[1]
+            self._held -= handle.count
+            handle.close()
 
     def _fd(self, file: int) -> int:
         handle = self._handle(file)
         if handle.fd is None:
-            self._make_room(file)
+            self._make_room()
             try:
                 handle.fd = os.open(self._paths[file], os.O_RDONLY)
             except OSError as exc:
@@ -161,7 +171,7 @@ class Reader:
     def _h5(self, file: int, name: str) -> h5py.Dataset:
         handle = self._handle(file)
         if handle.h5 is None:
-            self._make_room(file)
+            self._make_room()
             handle.h5 = h5py.File(self._paths[file], "r")
             handle.datasets = {"features": _open_features(handle.h5)}
             self._held += 1
@@ -220,51 +230,91 @@ class Reader:
         """Put row ``rows[k]`` (ascending) of /features, or of /frame_targets, into
         ``out[where[k]]``."""
         with self._lock:
-            if self._direct and out.flags.c_contiguous:
-                found = self._index(file).arrays.get(name)
-                if found is not None:
-                    offsets = found.row_offsets(rows)
-                    self._read_direct(file, self._fd(file), offsets, found.row_bytes, out, where)
-                    return
-            ds = self._h5(file, name)
-            if len(rows) == 1:
-                out[where[0]] = ds[rows[0] : rows[0] + 1][0]
-                return
-            breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-            for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(rows)], strict=True):
-                out[where[lo:hi]] = ds[rows[lo] : rows[hi - 1] + 1]
+            self._read_file(file, rows.tolist(), _Target(out), where.tolist(), name)
 
-    def _read_direct(
+    def gather(
         self,
-        file: int,
-        fd: int,
-        offsets: np.ndarray,
-        size: int,
+        files: np.ndarray,
+        rows: np.ndarray,
         out: np.ndarray,
         where: np.ndarray,
+        name: str = "features",
     ) -> None:
-        if out.dtype.itemsize * out[0].size != size:
+        """Put row ``rows[k]`` of data file ``files[k]`` into ``out[where[k]]``: file
+        by file, each file's rows in ascending order. The work per file is a
+        lookup, so a batch spread over many shards costs little more than one
+        from a few."""
+        order = np.lexsort((rows, files))
+        files_in_order = files[order].tolist()
+        rows_in_order = rows[order].tolist()
+        slots = where[order].tolist()
+        target = _Target(out)
+        with self._lock:
+            lo = 0
+            while lo < len(order):
+                file, hi = files_in_order[lo], lo + 1
+                while hi < len(order) and files_in_order[hi] == file:
+                    hi += 1
+                self._read_file(file, rows_in_order[lo:hi], target, slots[lo:hi], name)
+                lo = hi
+
+    def _read_file(
+        self, file: int, rows: list[int], target: _Target, slots: list[int], name: str
+    ) -> None:
+        """Rows (ascending) of one file into ``target`` at ``slots``; caller holds the lock."""
+        if self._direct and target.raw is not None:
+            found = self._index(file).arrays.get(name)
+            if found is not None:
+                self._read_direct(file, found, rows, target, slots)
+                return
+        self._read_h5(file, rows, target.array, slots, name)
+
+    def _read_h5(
+        self, file: int, rows: list[int], out: np.ndarray, slots: list[int], name: str
+    ) -> None:
+        """Rows through HDF5 (checksums checked, compressed chunks): one slice per run
+        of consecutive rows."""
+        ds = self._h5(file, name)
+        lo = 0
+        while lo < len(rows):
+            hi = lo + 1
+            while hi < len(rows) and rows[hi] == rows[hi - 1] + 1:
+                hi += 1
+            out[slots[lo:hi]] = ds[rows[lo] : rows[hi - 1] + 1]
+            lo = hi
+
+    def _read_direct(
+        self, file: int, found: ArrayIndex, rows: list[int], target: _Target, slots: list[int]
+    ) -> None:
+        """Rows (ascending) straight from the file into ``target`` at ``slots``: one
+        ``preadv`` per run of rows at most _MAX_GAP bytes apart."""
+        size = found.row_bytes
+        if target.row_bytes != size:
             raise ValueError(f"rows of {self._paths[file]} have {size} bytes, out has others")
-        target = out.reshape(-1).view(np.uint8).data
-        scratch = memoryview(bytearray(_MAX_GAP))
+        fd, raw = self._fd(file), target.raw
+        assert raw is not None
+        offsets, chunk_rows = found.offsets, found.chunk_rows
         buffers: list[memoryview] = []
         start = end = 0
-        for offset, slot in zip(offsets.tolist(), where.tolist(), strict=True):
+        for row, slot in zip(rows, slots, strict=True):
+            chunk, within = divmod(row, chunk_rows)
+            offset = int(offsets[chunk]) + within * size
             gap = offset - end
             if buffers and not (0 <= gap <= _MAX_GAP and len(buffers) < _IOV_MAX - 1):
-                self._preadv(file, fd, buffers, start)
+                self._preadv(file, fd, buffers, start, end - start)
                 buffers = []
             if not buffers:
                 start = offset
             elif gap:
-                buffers.append(scratch[:gap])
-            buffers.append(target[slot * size : (slot + 1) * size])
+                buffers.append(_SCRATCH[:gap])
+            buffers.append(raw[slot * size : (slot + 1) * size])
             end = offset + size
         if buffers:
-            self._preadv(file, fd, buffers, start)
+            self._preadv(file, fd, buffers, start, end - start)
 
-    def _preadv(self, file: int, fd: int, buffers: list[memoryview], offset: int) -> None:
-        wanted = sum(len(b) for b in buffers)
+    def _preadv(
+        self, file: int, fd: int, buffers: list[memoryview], offset: int, wanted: int
+    ) -> None:
         if os.preadv(fd, buffers, offset) != wanted:
             raise DatasetError(f"{self._paths[file]}: file is shorter than its chunk index")
 
@@ -275,9 +325,8 @@ class Reader:
                 return np.asarray(self._h5(file, "labels")[()])
             shape = (self._examples[file], index.labels_columns)[: 2 if index.labels_columns else 1]
             labels = np.empty(shape, dtype=index.labels_dtype)
-            self._preadv(
-                file, self._fd(file), [labels.reshape(-1).view(np.uint8).data], index.labels_at
-            )
+            raw = labels.reshape(-1).view(np.uint8).data
+            self._preadv(file, self._fd(file), [raw], index.labels_at, labels.nbytes)
             return labels
 
     def close(self) -> None:

@@ -123,6 +123,21 @@ class Reader:
         for row, slot in zip(rows.tolist(), where.tolist(), strict=True):
             out[slot] = self._load(self._root / example_path(block, row, first + row))
 
+    def gather(
+        self,
+        files: np.ndarray,
+        rows: np.ndarray,
+        out: np.ndarray,
+        where: np.ndarray,
+        name: str = "features",
+    ) -> None:
+        """Put example ``rows[k]`` of block ``files[k]`` (or its row of another array)
+        into ``out[where[k]]``."""
+        for file in np.unique(files).tolist():
+            mine = np.flatnonzero(files == file)
+            order = mine[np.argsort(rows[mine], kind="stable")]
+            self.read_into(file, rows[order], out, where[order], name)
+
     def labels(self, file: int) -> np.ndarray:
         return self._load(self._root / self._files[file] / "labels.npy")
 
