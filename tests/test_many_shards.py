@@ -19,6 +19,7 @@ from conftest import SMALL, write_audio
 
 import spectroprep
 from spectroprep.errors import SpectroprepWarning
+from spectroprep.layout import digest_path
 from spectroprep.storage.hdf5_index import MAGIC
 from spectroprep.verify import verify
 
@@ -85,6 +86,7 @@ def test_a_shuffled_epoch_reads_every_example_once_within_the_budget(many, monke
 
     monkeypatch.setattr(os, "open", counting_open)
     with spectroprep.open_dataset(many, open_files=3) as ds:
+        opens.clear()  # opening looked at the first shard's first bytes
         np.testing.assert_array_equal(ds.labels, y_all)  # one open per shard
         assert Counter(opens) == Counter(_shard_paths(many))
         for epoch in (1, 2):
@@ -169,13 +171,18 @@ def test_reads_under_a_low_open_file_limit(tmp_path, audio, kind):
 
 def _strip_indexes(root: Path) -> None:
     """Make the shards as an earlier spectroprep wrote them: HDF5 addresses count
-    from the end of the userblock, so the file without it is the same HDF5 file."""
-    for path in (root / "shards").glob("*.h5"):
+    from the end of the userblock, so the file without it is the same HDF5 file;
+    dataset.json then records the new sizes and digests, as that spectroprep did."""
+    info = json.loads((root / "dataset.json").read_text())
+    for record in info["files"]:
+        path = root / record["path"]
         with h5py.File(path, "r") as h5:
             userblock = h5.userblock_size
         data = path.read_bytes()
         assert data.startswith(MAGIC) and userblock >= 512
         path.write_bytes(data[userblock:])
+        record.update(bytes=path.stat().st_size, xxh3_128=digest_path(path))
+    (root / "dataset.json").write_text(json.dumps(info))
 
 
 def test_shards_without_an_index_still_read_with_a_note(tmp_path, many):
@@ -201,9 +208,16 @@ def test_shards_without_an_index_still_read_with_a_note(tmp_path, many):
     notes = [w for w in caught if issubclass(w.category, SpectroprepWarning)]
     assert len(notes) == 1
     assert "spectroprep shard" in str(notes[0].message) and str(old) in str(notes[0].message)
-    # verify: the digests no longer match (the bytes changed), and each shard is
-    # named as one without an index, as a warning
+    assert notes[0].filename == __file__  # pointing at the open_dataset call
+    # the advice works: shard rewrites them with the index, and they open quietly
+    new = spectroprep.shard(old, tmp_path / "new").datasets[""]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with spectroprep.open_dataset(new) as ds:
+            np.testing.assert_array_equal(ds.get_batch(np.arange(len(ds)))[0], x_all)
+    # verify names each shard as one without an index, as a warning
     report = verify(old)
+    assert report.ok
     assert any("no index of row offsets" in w.message for w in report.warnings)
 
 

@@ -37,7 +37,7 @@ from ..config import StorageConfig
 from ..errors import DatasetError, SpectroprepWarning
 from ..layout import FileRecord
 from .codecs import load_blosc2_filters
-from .hdf5_index import CHECKSUM_BYTES, ArrayIndex, ShardIndex, index_of, read_index
+from .hdf5_index import CHECKSUM_BYTES, MAGIC, ArrayIndex, ShardIndex, index_of, read_index
 
 _CACHED_CHUNKS = 2  # compressed chunks HDF5 keeps decoded, per dataset
 _KEPT_INDEXES = 4096  # shard indexes kept per process: 16 MB at 512 one-example chunks
@@ -104,6 +104,26 @@ def _open_features(h5: h5py.File) -> h5py.Dataset:
     return h5py.Dataset(h5py.h5d.open(h5.id, b"features", dapl=dapl), readonly=True)
 
 
+def _note_missing_index(root: Path, first: Path) -> None:
+    """Warn, once per dataset opened, when its shards have no index of row offsets."""
+    try:
+        fd = os.open(first, os.O_RDONLY)
+    except OSError:
+        return  # reported by the first read, which names the file
+    try:
+        indexed = os.pread(fd, len(MAGIC), 0) == MAGIC
+    finally:
+        os.close(fd)
+    if not indexed:
+        warnings.warn(
+            f"{root}: its shards have no index of row offsets (an earlier spectroprep "
+            "built them), so each opens slowly the first time; `spectroprep shard "
+            f"{root} --out NEW` rewrites them with one",
+            SpectroprepWarning,
+            stacklevel=5,  # the caller of open_dataset
+        )
+
+
 class Reader:
     """Reads rows of a dataset's shards; files open lazily, per process, at most
     ``open_files`` at a time (``default_open_files()`` when None).
@@ -133,7 +153,8 @@ class Reader:
         self._indexes: OrderedDict[int, ShardIndex] = OrderedDict()
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._noted_old = False
+        if self._direct and self._paths:
+            _note_missing_index(root, self._paths[0])
 
     # -- open files, within the budget -------------------------------------------------
 
@@ -189,24 +210,12 @@ class Reader:
             self._indexes.move_to_end(file)
             return index
         index = read_index(self._fd(file), str(self._paths[file]))
-        if index is None:
-            self._note_old(file)
+        if index is None:  # written before shards had an index
             index = index_of(self._h5(file, "features").file)
         self._indexes[file] = index
         if len(self._indexes) > _KEPT_INDEXES:
             self._indexes.popitem(last=False)
         return index
-
-    def _note_old(self, file: int) -> None:
-        if not self._noted_old:
-            self._noted_old = True
-            warnings.warn(
-                f"{self._paths[file].parent.parent}: shards without an index of their "
-                "rows (built by an earlier spectroprep) open slowly; `spectroprep shard "
-                "DATASET --out NEW` rewrites them with one",
-                SpectroprepWarning,
-                stacklevel=5,
-            )
 
     # -- reads --------------------------------------------------------------------------
 
