@@ -62,7 +62,7 @@ class Dataset:
     chunk's checksum on every read, at a fraction of the speed.
 
     At most ``open_files`` data files stay open per process (by default a quarter
-    of the open-file limit, ``ulimit -n``, at most 1024); others are reopened when
+    of the open-file limit, ``ulimit -n``); others are reopened when
     read, at the cost of one ``os.open`` each.
     """
 

@@ -43,17 +43,16 @@ _CACHED_CHUNKS = 2  # compressed chunks HDF5 keeps decoded, per dataset
 _KEPT_INDEXES = 4096  # shard indexes kept per process: 16 MB at 512 one-example chunks
 _MAX_GAP = 64  # bytes between two rows that one preadv reads past (a checksum)
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)
+_UNLIMITED = 1 << 16  # the limit assumed when there is none
 _SCRATCH = memoryview(bytearray(_MAX_GAP))  # where the bytes between two rows go, unread
 
 
 def default_open_files() -> int:
     """Files a reader keeps open per process by default: a quarter of the process's
-    open-file limit (``ulimit -n``), at most 1024, leaving the rest to the
-    training code, its data-loader pipes and other datasets."""
+    open-file limit (``ulimit -n``), leaving the rest to the training code, its
+    data-loader pipes and other datasets (256 under the common limit of 1,024)."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return 1024
-    return max(1, min(1024, soft // 4))
+    return max(1, (_UNLIMITED if soft == resource.RLIM_INFINITY else soft) // 4)
 
 
 @dataclass
