@@ -62,6 +62,7 @@ class _Handle:
     fd: int | None = None
     h5: h5py.File | None = None
     datasets: dict[str, h5py.Dataset] | None = None
+    index: ShardIndex | None = None  # the shard's index, once read with the descriptor
 
     @property
     def count(self) -> int:
@@ -72,17 +73,6 @@ class _Handle:
             self.h5.close()
         if self.fd is not None:
             os.close(self.fd)
-
-
-class _Target:
-    """An output array and, when rows can be read into it directly (C-contiguous),
-    its bytes and the bytes of one row."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        self.array = array
-        contiguous = array.flags.c_contiguous and len(array)
-        self.raw = array.reshape(-1).view(np.uint8).data if contiguous else None
-        self.row_bytes = array[0].nbytes if len(array) else 0
 
 
 def _open_features(h5: h5py.File) -> h5py.Dataset:
@@ -157,11 +147,14 @@ class Reader:
 
     # -- open files, within the budget -------------------------------------------------
 
+    def _own_process(self) -> None:
+        """Forget handles inherited through fork: never share descriptors or HDF5
+        handles between processes. Caller holds the lock."""
+        if self._pid != os.getpid():
+            self._open, self._held, self._pid = OrderedDict(), 0, os.getpid()
+
     def _handle(self, file: int) -> _Handle:
         """The shard's handle, most recently used; caller holds the lock."""
-        if self._pid != os.getpid():
-            # inherited through fork: never share descriptors or HDF5 handles
-            self._open, self._held, self._pid = OrderedDict(), 0, os.getpid()
         handle = self._open.get(file)
         if handle is None:
             handle = self._open[file] = _Handle()
@@ -221,6 +214,7 @@ class Reader:
     def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
         """Rows ``rows`` (ascending) of /features, or of /frame_targets."""
         with self._lock:
+            self._own_process()
             ds = self._h5(file, name)
             shape, dtype = ds.shape[1:], ds.dtype
         out = np.empty((len(rows), *shape), dtype=dtype)
@@ -238,7 +232,8 @@ class Reader:
         """Put row ``rows[k]`` (ascending) of /features, or of /frame_targets, into
         ``out[where[k]]``."""
         with self._lock:
-            self._read_file(file, rows.tolist(), _Target(out), where.tolist(), name)
+            self._own_process()
+            self._read_sorted([file] * len(rows), rows.tolist(), where.tolist(), out, name)
 
     def gather(
         self,
@@ -249,64 +244,47 @@ class Reader:
         name: str = "features",
     ) -> None:
         """Put row ``rows[k]`` of data file ``files[k]`` into ``out[where[k]]``: file
-        by file, each file's rows in ascending order. The work per file is a
-        lookup, so a batch spread over many shards costs little more than one
-        from a few."""
+        by file, each file's rows in ascending order."""
         order = np.lexsort((rows, files))
-        files_in_order = files[order].tolist()
-        rows_in_order = rows[order].tolist()
-        slots = where[order].tolist()
-        target = _Target(out)
         with self._lock:
-            lo = 0
-            while lo < len(order):
-                file, hi = files_in_order[lo], lo + 1
-                while hi < len(order) and files_in_order[hi] == file:
-                    hi += 1
-                self._read_file(file, rows_in_order[lo:hi], target, slots[lo:hi], name)
-                lo = hi
+            self._own_process()
+            self._read_sorted(
+                files[order].tolist(), rows[order].tolist(), where[order].tolist(), out, name
+            )
 
-    def _read_file(
-        self, file: int, rows: list[int], target: _Target, slots: list[int], name: str
+    def _read_sorted(
+        self, files: list[int], rows: list[int], slots: list[int], out: np.ndarray, name: str
     ) -> None:
-        """Rows (ascending) of one file into ``target`` at ``slots``; caller holds the lock."""
-        if self._direct and target.raw is not None:
-            found = self._index(file).arrays.get(name)
-            if found is not None:
-                self._read_direct(file, found, rows, target, slots)
-                return
-        self._read_h5(file, rows, target.array, slots, name)
+        """Rows sorted by file, then row, into ``out`` at ``slots``; caller holds the lock.
 
-    def _read_h5(
-        self, file: int, rows: list[int], out: np.ndarray, slots: list[int], name: str
-    ) -> None:
-        """Rows through HDF5 (checksums checked, compressed chunks): one slice per run
-        of consecutive rows."""
-        ds = self._h5(file, name)
-        lo = 0
-        while lo < len(rows):
-            hi = lo + 1
-            while hi < len(rows) and rows[hi] == rows[hi - 1] + 1:
-                hi += 1
-            out[slots[lo:hi]] = ds[rows[lo] : rows[hi - 1] + 1]
-            lo = hi
-
-    def _read_direct(
-        self, file: int, found: ArrayIndex, rows: list[int], target: _Target, slots: list[int]
-    ) -> None:
-        """Rows (ascending) straight from the file into ``target`` at ``slots``: one
-        ``preadv`` per run of rows at most _MAX_GAP bytes apart."""
-        size = found.row_bytes
-        if target.row_bytes != size:
-            raise ValueError(f"rows of {self._paths[file]} have {size} bytes, out has others")
-        fd, raw = self._fd(file), target.raw
-        assert raw is not None
-        offsets, chunk_rows = found.offsets, found.chunk_rows
+        One loop over the rows: a new file costs a lookup, adjacent rows (at most
+        _MAX_GAP bytes apart) share one ``preadv``. A batch spread over many shards
+        thus costs little more than one from a few, and rows that cannot be read
+        directly (compressed, or ``verify_checksums``) go through HDF5 afterwards.
+        """
+        direct = self._direct and out.flags.c_contiguous and len(out) > 0
+        raw = out.reshape(-1).view(np.uint8).data if direct else None
+        size = out[0].nbytes if len(out) else 0
+        through_h5: list[tuple[int, int, int]] = []
+        source: tuple[int, ArrayIndex] | None = None
+        found = ArrayIndex(np.zeros(0, np.int64), 1, size)  # set with each file's source
         buffers: list[memoryview] = []
+        file = fd = -1
         start = end = 0
-        for row, slot in zip(rows, slots, strict=True):
-            chunk, within = divmod(row, chunk_rows)
-            offset = int(offsets[chunk]) + within * size
+        for row_file, row, slot in zip(files, rows, slots, strict=True):
+            if row_file != file:
+                if buffers:
+                    self._preadv(file, fd, buffers, start, end - start)
+                    buffers = []
+                file = row_file
+                source = self._direct_source(file, name, size) if raw is not None else None
+                if source is not None:
+                    fd, found = source
+            if source is None:
+                through_h5.append((file, row, slot))
+                continue
+            chunk, within = divmod(row, found.chunk_rows)
+            offset = int(found.offsets[chunk]) + within * size
             gap = offset - end
             if buffers and not (0 <= gap <= _MAX_GAP and len(buffers) < _IOV_MAX - 1):
                 self._preadv(file, fd, buffers, start, end - start)
@@ -315,10 +293,48 @@ class Reader:
                 start = offset
             elif gap:
                 buffers.append(_SCRATCH[:gap])
+            assert raw is not None
             buffers.append(raw[slot * size : (slot + 1) * size])
             end = offset + size
         if buffers:
             self._preadv(file, fd, buffers, start, end - start)
+        if through_h5:
+            self._read_h5(through_h5, out, name)
+
+    def _direct_source(self, file: int, name: str, size: int) -> tuple[int, ArrayIndex] | None:
+        """The descriptor of a shard and where the rows of its array ``name`` are, or
+        None when they cannot be read directly. An open shard whose index came with
+        its descriptor takes one lookup."""
+        handle = self._open.get(file)
+        if handle is not None and handle.index is not None:
+            self._open.move_to_end(file)
+        else:
+            index = self._index(file)
+            self._fd(file)
+            handle = self._open[file]
+            handle.index = index
+        assert handle.fd is not None and handle.index is not None
+        found = handle.index.arrays.get(name)
+        if found is None:
+            return None
+        if found.row_bytes != size:
+            raise ValueError(
+                f"rows of {self._paths[file]} have {found.row_bytes} bytes, out has {size}"
+            )
+        return handle.fd, found
+
+    def _read_h5(self, rows: list[tuple[int, int, int]], out: np.ndarray, name: str) -> None:
+        """(file, row, slot) rows, sorted, through HDF5 (checksums checked, compressed
+        chunks): one slice per run of consecutive rows of a file."""
+        lo = 0
+        while lo < len(rows):
+            file, first, _ = rows[lo]
+            hi = lo + 1
+            while hi < len(rows) and rows[hi][:2] == (file, first + hi - lo):
+                hi += 1
+            ds = self._h5(file, name)
+            out[[slot for _, _, slot in rows[lo:hi]]] = ds[first : first + hi - lo]
+            lo = hi
 
     def _preadv(
         self, file: int, fd: int, buffers: list[memoryview], offset: int, wanted: int
@@ -328,6 +344,7 @@ class Reader:
 
     def labels(self, file: int) -> np.ndarray:
         with self._lock:
+            self._own_process()
             index = self._index(file) if self._direct else None
             if index is None or index.labels_at < 0:
                 return np.asarray(self._h5(file, "labels")[()])
