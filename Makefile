@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-work
 
-.PHONY: install demo test lint bench bench-peers clean
+.PHONY: install demo test lint bench bench-scale bench-peers clean
 
 install: $(STAMP)
 
@@ -28,6 +28,13 @@ lint: install
 # every benchmark, side by side with its baselines; writes benchmarks/RESULTS.md
 bench: install
 	$(BIN)/python benchmarks/run_all.py bench-work
+
+# reading at 10k, 100k and 1.02M examples (2,000 shards): up to an hour and ~35 GB of
+# cached datasets in bench-work/scale (torch routes need `make bench-peers`); writes
+# benchmarks/SCALE.md
+bench-scale: install
+	$(BIN)/python benchmarks/read_scale.py bench-work/scale --sizes 10000,100000,1024000 \
+		--json bench-work/scale/scale.json --markdown benchmarks/SCALE.md
 
 # the optional peer for `make bench`: Lhotse, with the CPU build of torch
 bench-peers: install

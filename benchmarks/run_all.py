@@ -4,7 +4,8 @@ The results open with the issue's targets, each a ratio measured in this run,
 then each benchmark's own section: build (against a naive script and Lhotse, on a
 generated WAV corpus and on a real-like one, cached in WORKDIR/real-corpus; and long
 files against 1-minute files), reading (against one .npy per example and the mmap
-limit), shard memory, and the feature function against librosa.
+limit), reading at 100k examples against 10k (datasets cached in WORKDIR/scale/cache),
+shard memory, and the feature function against librosa.
 
 Usage: python benchmarks/run_all.py [WORKDIR] [--quick] [--out benchmarks/RESULTS.md]
 """
@@ -42,7 +43,27 @@ def _met(value: float | None, target: float, at_most: bool = False) -> str:
     return "met" if ok else "**missed**"
 
 
-def targets(build: dict, read: dict, startup: dict) -> list[str]:
+def scale_rows(scale: dict) -> list[tuple[str, float | None, float, bool]]:
+    """read_scale.py's targets: each route's rate at the largest size over the smallest,
+    the shuffled batches' mix of sources, open_dataset's time at the largest size."""
+    small, big = scale["sizes"][0]["label"], scale["sizes"][-1]["label"]
+    rows = [
+        (f"reads at {big} / at {small}: {route}", scale["ratios"][big][route], 0.7, False)
+        for route in scale["routes"]
+    ]
+    return [
+        *rows,
+        (
+            f"shuffled batch mix / random permutation, distinct sources (at {big})",
+            scale["mix"][big]["sources_ratio"],
+            0.9,
+            False,
+        ),
+        (f"open_dataset at {big} (s)", scale["open"][big]["warm"]["open_s"], 1.0, True),
+    ]
+
+
+def targets(build: dict, read: dict, startup: dict, scale: dict) -> list[str]:
     """The issue's targets as a table: measured ratio, target, met or missed."""
     b, r = build["ratios"], read["ratios"]
     default, half = r["float32, none (default)"], r["float16, none"]
@@ -122,10 +143,11 @@ def targets(build: dict, read: dict, startup: dict) -> list[str]:
         ),
         ("build peak RSS 4x / 1x corpus, largest process", rss["largest_ratio"], 1.1, True),
         ("build peak RSS 4x / 1x corpus, process tree", rss["tree_ratio"], 1.1, True),
+        *scale_rows(scale),
     ]
     lines = ["| target | measured | goal | |", "|---|---:|---:|---|"]
     for name, value, goal, at_most in rows:
-        shown = "–" if value is None else f"{value:.2f}"
+        shown = "–" if value is None else f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
         sign = "≤" if at_most else "≥"
         lines.append(f"| {name} | {shown} | {sign} {goal:g} | {_met(value, goal, at_most)} |")
     sizes = build["mb_per_audio_hour"]
@@ -153,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(results)
     results.mkdir(parents=True)
     quick = ["--quick"] if args.quick else []
-    # Trimmed to leave time for the real-like corpus and the long files within ~10 minutes:
-    # the generated corpus is 60 files (0.5 h, build_compare's default is 120) and 3 rounds
-    # (default 5); the reader's cells are 0.5 s (default 1 s)
+    # Trimmed to leave time for the real-like corpus, the long files and reading at scale
+    # within ~10 minutes: the generated corpus is 60 files (0.5 h, build_compare's default
+    # is 120) and 3 rounds (default 5); the reader's cells are 0.3 s (default 1 s)
     trim = [] if args.quick else ["--files", "60", "--repeats", "3"]
     _, build_s = run(
         "build_compare.py",
@@ -170,11 +192,24 @@ def main(argv: list[str] | None = None) -> int:
     _, read_s = run(
         "reader_throughput.py",
         str(work / "reader"),
-        *([] if args.quick else ["--seconds", "0.5"]),
+        *([] if args.quick else ["--seconds", "0.3"]),
         "--json",
         str(results / "reader.json"),
         "--markdown",
         str(results / "reader.md"),
+        *quick,
+    )
+    # 10k and 100k examples, cells of 0.4 s (default 1 s), one cold round (default 3): ~70 s
+    # with its datasets cached in WORKDIR/scale (the first run builds them, ~1.5 min more)
+    scale_trim = ["--seconds", "0.4", "--rounds", "3", "--cold-rounds", "1"]
+    _, scale_s = run(
+        "read_scale.py",
+        str(work / "scale"),
+        *([] if args.quick else ["--sizes", "10000,100000", *scale_trim]),
+        "--json",
+        str(results / "scale.json"),
+        "--markdown",
+        str(results / "scale.md"),
         *quick,
     )
     shard_md, shard_s = run("shard_memory.py", str(work / "shard"), *quick)
@@ -184,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     startup = json.loads((work / "startup" / "startup.json").read_text())
     build = json.loads((results / "build.json").read_text())
     read = json.loads((results / "reader.json").read_text())
+    scale = json.loads((results / "scale.json").read_text())
     total = time.perf_counter() - started
     real = build.get("real")
     real_s = ""
@@ -198,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Written by `make bench` (`python benchmarks/run_all.py"
             f"{' --quick' if args.quick else ''}`) on {today} in {total / 60:.1f} minutes "
-            f"(build {build_s:.0f} s{real_s}, reading {read_s:.0f} s, shard {shard_s:.0f} s, "
+            f"(build {build_s:.0f} s{real_s}, reading {read_s:.0f} s, reading at scale "
+            f"{scale_s:.0f} s, shard {shard_s:.0f} s, "
             f"features {feature_s:.0f} s, start-up {startup_s:.0f} s). Every ratio compares "
             "figures of this one run.",
             "",
@@ -206,11 +243,13 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "## Targets",
             "",
-            *targets(build, read, startup),
+            *targets(build, read, startup, scale),
             "",
             (results / "build.md").read_text().strip(),
             "",
             (results / "reader.md").read_text().strip(),
+            "",
+            (results / "scale.md").read_text().strip(),
             "",
             "## Shard memory",
             "",
