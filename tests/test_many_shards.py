@@ -215,9 +215,15 @@ def test_shards_without_an_index_still_read_with_a_note(tmp_path, many):
         warnings.simplefilter("error")
         with spectroprep.open_dataset(new) as ds:
             np.testing.assert_array_equal(ds.get_batch(np.arange(len(ds)))[0], x_all)
-    # verify names each shard as one without an index, as a warning
+    # verify names the first shard without an index, as a warning, and counts the rest
     report = verify(old)
     assert report.ok
+    shards = len(list((old / "shards").glob("*.h5")))
+    assert [w.file for w in report.warnings if "no index" in w.message] == [
+        "shards/shard-00000.h5",
+        None,
+    ]
+    assert f"{shards - 1} more file(s)" in report.warnings[-1].message
     assert any("no index of row offsets" in w.message for w in report.warnings)
 
 

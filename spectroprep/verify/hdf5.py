@@ -83,8 +83,9 @@ def _check_index(ds: Dataset, h5: h5py.File, rel: str, log: Log) -> None:
         log.warn(
             rel,
             None,
-            "no index of row offsets (an earlier spectroprep wrote it): "
-            "readers open it slowly; `spectroprep shard` rewrites it with one",
+            "no index of row offsets (an earlier spectroprep wrote it): readers open it "
+            "slowly; `spectroprep shard` rewrites it with one",
+            kind="no index of row offsets",
         )
         return
     actual = index_of(h5)

@@ -62,6 +62,7 @@ class Log:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self._seen: Counter[tuple[str | None, str]] = Counter()
+        self._warned: Counter[str] = Counter()
 
     def add(
         self,
@@ -79,7 +80,15 @@ class Log:
         if self._seen[key] <= _LIMIT:
             self.problems.append(Problem(file, example, message))
 
-    def warn(self, file: str | None, example: int | None, message: str) -> None:
+    def warn(
+        self, file: str | None, example: int | None, message: str, *, kind: str | None = None
+    ) -> None:
+        """Record a warning; of those of one ``kind`` (one per file, say) only the first
+        is listed, and the rest counted in one line."""
+        if kind is not None:
+            self._warned[kind] += 1
+            if self._warned[kind] > 1:
+                return
         self.warnings.append(Problem(file, example, message))
 
     def report(self, examples: int, files: int) -> Report:
@@ -88,7 +97,12 @@ class Log:
             for (scope, kind), n in self._seen.items()
             if n > _LIMIT
         ]
-        return Report(examples, files, self.problems + more, self.warnings)
+        also = [
+            Problem(None, None, f"{n - 1} more file(s) with this warning: {kind}")
+            for kind, n in self._warned.items()
+            if n > 1
+        ]
+        return Report(examples, files, self.problems + more, self.warnings + also)
 
 
 @dataclass
