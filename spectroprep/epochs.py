@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .reader import Batch, Dataset
 
 # examples per shuffled run: the 256 runs of a 1024-example window mix a batch of 64
-# nearly as well as a random permutation, where runs of 16 gave 2/3 of its sources
+# nearly as well as a random permutation does (docs/performance.md)
 MIN_RUN = 4
 
 

@@ -50,7 +50,8 @@ _SCRATCH = memoryview(bytearray(_MAX_GAP))  # where the bytes between two rows g
 def default_open_files() -> int:
     """Files a reader keeps open per process by default: a quarter of the process's
     open-file limit (``ulimit -n``), leaving the rest to the training code, its
-    data-loader pipes and other datasets (256 under the common limit of 1,024)."""
+    data-loader pipes and other datasets (256 under the common limit of 1,024). No
+    fixed cap: reopening costs reads at thousands of shards (docs/performance.md)."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return max(1, (_UNLIMITED if soft == resource.RLIM_INFINITY else soft) // 4)
 
