@@ -95,7 +95,8 @@ BUILD_OPTIONS = (
     "--set",
     "storage.dtype=float16",
 )
-SPECTROPREP_ROUTES = ("random single", "random batch", "shuffled epoch", "sequential")
+FLOOR = "bare preadv (floor)"
+SPECTROPREP_ROUTES = ("random single", "random batch", "shuffled epoch", "sequential", FLOOR)
 TORCH_ROUTES = ("torch ExampleDataset", "torch BatchDataset")
 NPY_ROUTES = ("random single", "random batch", "shuffled epoch")
 NPY_PER_FOLDER = 1000  # one folder of a million files would make every lookup slow
@@ -414,10 +415,40 @@ def dataset_steps(ds: Dataset, route: str, seed: int) -> Steps:
                 yield 1
         elif route == "random batch":
             yield len(ds.get_batch(rng.integers(0, n, BATCH))[0])
+        elif route == FLOOR:
+            yield from bare_reads(ds, rng)
         else:
             shuffle = route == "shuffled epoch"
             for x, _ in ds.batches(BATCH, shuffle=shuffle, seed=seed, epoch=epoch, prefetch=0):
                 yield len(x)
+
+
+def bare_reads(ds: Dataset, rng: np.random.Generator) -> Steps:
+    """Rows at random positions read with one ``os.preadv`` each in a bare loop, every
+    shard open, offsets from the shards' own index: the machine's floor under the random
+    routes (what a read costs before any work of the reader's)."""
+    from spectroprep.storage.hdf5_index import read_index
+
+    fds = [os.open(ds.path / f.path, os.O_RDONLY) for f in ds.files]
+    try:
+        found = [read_index(fd, "") for fd in fds]
+        where = [index.arrays["features"] for index in found if index is not None]
+        if len(where) != len(fds):
+            raise SystemExit(f"{ds.path}: shards without an index of row offsets")
+        starts = np.r_[0, np.cumsum([f.examples for f in ds.files])]
+        row = memoryview(bytearray(where[0].row_bytes))
+        while True:
+            positions = rng.integers(0, starts[-1], 256)
+            files = np.searchsorted(starts, positions, side="right") - 1
+            rows = (positions - starts[files]).tolist()
+            for file, r in zip(files.tolist(), rows, strict=True):
+                a = where[file]
+                chunk, within = divmod(r, a.chunk_rows)
+                os.preadv(fds[file], [row], int(a.offsets[chunk]) + within * a.row_bytes)
+                yield 1
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def torch_loader(path: Path, route: str, seed: int) -> tuple[Any, Any]:
@@ -829,7 +860,9 @@ def markdown(f: dict[str, Any]) -> str:
         "copy's). Cold: between the two, `posix_fadvise(DONTNEED)` on every file of the store "
         f"(at most {f['resident']['cold_most']:.1%} of its pages left resident), and the "
         "timing stops after a quarter of the examples if that comes first; median of "
-        f"{f['cold_rounds']} round(s). Ratios below 0.7 in bold.",
+        f'{f["cold_rounds"]} round(s). Ratios below 0.7 in bold. "{FLOOR}" is no route of '
+        "spectroprep's: one `os.preadv` per random row in a bare loop, every shard open, the "
+        "floor under the random routes on this machine.",
         "",
         "| route | " + " | ".join(header) + " |",
         "|---|" + "---:|" * len(header),
