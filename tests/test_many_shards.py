@@ -253,3 +253,27 @@ def test_every_shard_holds_its_index_after_a_reshard(tmp_path, many):
     for record in info["files"]:
         assert (out / record["path"]).read_bytes()[: len(MAGIC)] == MAGIC
     assert verify(out).ok
+
+
+def test_a_forked_process_closes_the_descriptors_it_inherits(many):
+    """A data-loader worker forked from a process that has read keeps its own budget:
+    the parent's descriptors are closed in the child, which then opens its own."""
+    with spectroprep.open_dataset(many, open_files=4) as ds:
+        ds.get_batch(np.arange(len(ds)))
+        assert _open_shard_fds(many) == 4
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child reports its shard descriptors after one read
+            os.close(read)
+            try:
+                ds[0]
+                os.write(write, str(_open_shard_fds(many)).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as f:
+            child_fds = int(f.read())
+        os.waitpid(pid, 0)
+        assert child_fds == 1
+        assert _open_shard_fds(many) == 4  # the parent's are untouched
+        ds.get_batch(np.arange(len(ds)))

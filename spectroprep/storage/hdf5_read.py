@@ -150,8 +150,12 @@ class Reader:
 
     def _own_process(self) -> None:
         """Forget handles inherited through fork: never share descriptors or HDF5
-        handles between processes. Caller holds the lock."""
+        handles between processes (HDF5's are left alone: closing them here could
+        touch the parent's file state). Caller holds the lock."""
         if self._pid != os.getpid():
+            for handle in self._open.values():
+                if handle.fd is not None:
+                    os.close(handle.fd)  # this process's copy: the budget holds here too
             self._open, self._held, self._pid = OrderedDict(), 0, os.getpid()
 
     def _handle(self, file: int) -> _Handle:
