@@ -272,7 +272,6 @@ class Reader:
         size = out[0].nbytes if len(out) else 0
         through_h5: list[tuple[int, int, int]] = []
         source: tuple[int, ArrayIndex] | None = None
-        found = ArrayIndex(np.zeros(0, np.int64), 1, size)  # set with each file's source
         buffers: list[memoryview] = []
         file = fd = -1
         start = end = 0
@@ -283,11 +282,10 @@ class Reader:
                     buffers = []
                 file = row_file
                 source = self._direct_source(file, name, size) if raw is not None else None
-                if source is not None:
-                    fd, found = source
             if source is None:
                 through_h5.append((file, row, slot))
                 continue
+            fd, found = source
             chunk, within = divmod(row, found.chunk_rows)
             offset = int(found.offsets[chunk]) + within * size
             gap = offset - end
