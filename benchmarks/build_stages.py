@@ -62,11 +62,11 @@ def measure(audio: Path) -> dict[str, dict[str, float]]:
     import xxhash
     from scipy.fft import rfft
 
-    from spectroprep.audio import probe, read_region
     from spectroprep.config import load_config
-    from spectroprep.features import spectrogram
-    from spectroprep.stats import BinStats
-    from spectroprep.storage import hdf5
+    from spectroprep.dataset.stats import BinStats
+    from spectroprep.dataset.storage import hdf5
+    from spectroprep.features.stft import spectrogram
+    from spectroprep.ingest.audio.file import probe, read_region
 
     config = load_config()
     rate = config.audio.sample_rate

@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 
 import spectroprep
 from spectroprep.config import Config, SpectrogramConfig
-from spectroprep.features import spectrogram
+from spectroprep.features.stft import spectrogram
 
 # speech-commands is left out: its uncentred frames of win_length samples (TensorFlow's
 # framing) are not librosa's, whose uncentred frames span n_fft samples

@@ -238,7 +238,7 @@ def corpus(cache: Path, files: int) -> tuple[Path, str, dict[str, Any]]:
 def hop_for(target: int, clip_samples: int, files: int) -> int:
     """The largest hop (samples) that cuts at least ``target`` 1 s windows from the corpus:
     its window count only falls as the hop grows."""
-    from spectroprep.segments import count_windows
+    from spectroprep.ingest.segments import count_windows
 
     def total(hop: int) -> int:
         return files * count_windows(clip_samples, RATE, hop, "zero")
@@ -427,7 +427,7 @@ def bare_reads(ds: Dataset, rng: np.random.Generator) -> Steps:
     """Rows at random positions read with one ``os.preadv`` each in a bare loop, every
     shard open, offsets from the shards' own index: the machine's floor under the random
     routes (what a read costs before any work of the reader's)."""
-    from spectroprep.storage.hdf5_index import read_index
+    from spectroprep.dataset.storage.hdf5_index import read_index
 
     fds = [os.open(ds.path / f.path, os.O_RDONLY) for f in ds.files]
     try:

@@ -62,7 +62,7 @@ def rate(steps: Iterator[int], seconds: float) -> float:
 def spectroprep_steps(path: Path, pattern: str, rng: np.random.Generator) -> Iterator[int]:
     """The reads ``spectroprep bench`` times, in this process."""
     from spectroprep import ShardSampler, open_dataset
-    from spectroprep.loadbench import reads
+    from spectroprep.bench import reads
 
     ds = open_dataset(path)
     return reads(ds, pattern, BATCH, ShardSampler(ds), rng)

@@ -15,12 +15,12 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
 if TYPE_CHECKING:
+    from .builder.pipeline import build
     from .config import Config, load_config
     from .errors import SpectroprepError
-    from .pipeline import build
-    from .reader import Dataset, open_dataset
+    from .read.reader import Dataset, open_dataset
+    from .read.sampler import ShardSampler
     from .reshard import shard
-    from .sampler import ShardSampler
 
 # imported on first use, so that reading a dataset (in every data-loader worker)
 # does not pay for the build's modules (scipy.signal alone takes about a second)
@@ -28,11 +28,11 @@ _LAZY = {
     "Config": "config",
     "load_config": "config",
     "SpectroprepError": "errors",
-    "build": "pipeline",
-    "Dataset": "reader",
-    "open_dataset": "reader",
+    "build": "builder.pipeline",
+    "Dataset": "read.reader",
+    "open_dataset": "read.reader",
     "shard": "reshard",
-    "ShardSampler": "sampler",
+    "ShardSampler": "read.sampler",
 }
 
 __all__ = [

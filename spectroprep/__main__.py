@@ -1,5 +1,5 @@
 """``python -m spectroprep``: the same as the ``spectroprep`` command."""
 
-from .launch import main
+from .cli.launch import main
 
 main()

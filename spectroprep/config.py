@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .resample import RESAMPLERS
-from .tapers import WindowSpec, taper
+from .features.tapers import WindowSpec, taper
+from .ingest.audio.resample import RESAMPLERS
 
 _FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
 COMPRESSIONS = ("none", "lzf", "gzip", "blosc2-lz4", "blosc2-zstd")

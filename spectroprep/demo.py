@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .manifest import read_manifest
-from .pipeline import build
-from .reader import open_dataset
+from .builder.pipeline import build
+from .dataset.manifest import read_manifest
+from .read.reader import open_dataset
+from .read.summary import format_summary, summarize
 from .reshard import shard
 from .reshard.split import shares_line
-from .summary import format_summary, summarize
 from .verify import verify
 
 # (class folder, file name, seconds, sample rate, channels, format)

@@ -26,7 +26,7 @@ try:
 except ImportError:
     raise ImportError("spectroprep.keras needs Keras 3: pip install 'spectroprep[keras]'") from None
 
-from .reader import Dataset, as_dataset
+from .read.reader import Dataset, as_dataset
 
 
 class PyDataset(keras.utils.PyDataset):

@@ -25,8 +25,8 @@ try:
 except ImportError:
     raise ImportError("spectroprep.torch needs PyTorch: pip install 'spectroprep[torch]'") from None
 
-from .reader import Dataset, as_dataset
-from .sampler import ShardSampler
+from .read.reader import Dataset, as_dataset
+from .read.sampler import ShardSampler
 
 Sample = tuple[torch.Tensor, torch.Tensor] | torch.Tensor  # the features alone: unlabelled
 

@@ -128,7 +128,7 @@ def write_audio(
 def assert_same_examples(ours: Path, theirs: Path) -> None:
     """Both datasets hold the same examples (by source and start), with the same
     features and labels, however their files cut them; ours verifies, its ids 1..N."""
-    from spectroprep.manifest import read_manifest
+    from spectroprep.dataset.manifest import read_manifest
     from spectroprep.verify import verify
 
     def by_window(root: Path) -> dict[tuple[str, float], int]:

@@ -5,9 +5,9 @@ import pytest
 import soundfile as sf
 from conftest import reference_audio, signal, write_audio
 
-from spectroprep.audio import output_length, probe, read_region
 from spectroprep.config import AudioConfig
 from spectroprep.errors import InputError
+from spectroprep.ingest.audio.file import output_length, probe, read_region
 
 
 @pytest.mark.parametrize(

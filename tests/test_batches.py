@@ -10,9 +10,9 @@ from conftest import build_small
 
 import spectroprep
 from spectroprep import ShardSampler
-from spectroprep.epochs import epoch_order, run_length
-from spectroprep.prefetch import prefetched
-from spectroprep.sampler import split_files
+from spectroprep.read.epochs import epoch_order, run_length
+from spectroprep.read.prefetch import prefetched
+from spectroprep.read.sampler import split_files
 
 
 @pytest.fixture(scope="module")

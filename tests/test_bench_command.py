@@ -6,8 +6,8 @@ import json
 import pytest
 from conftest import build_small, run_command
 
-from spectroprep.loadbench import PATTERNS, measure
-from spectroprep.loadbench.advice import verdict
+from spectroprep.bench import PATTERNS, measure
+from spectroprep.bench.advice import verdict
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from conftest import (
 )
 
 import spectroprep
+from spectroprep.dataset.manifest import read_manifest
 from spectroprep.errors import InputError, OutputError
-from spectroprep.manifest import read_manifest
 
 NATURAL_ORDER = [
     "cat/clip1.flac",

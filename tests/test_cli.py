@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import left_behind, process_marker, run_command
 
 import spectroprep
-from spectroprep.cli import cli
+from spectroprep.cli.main import cli
 
 
 def run(*args):

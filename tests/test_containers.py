@@ -15,9 +15,9 @@ import soundfile as sf
 from conftest import signal, write_audio
 
 import spectroprep
-from spectroprep.audio import probe
-from spectroprep.containers import check_length
 from spectroprep.errors import InputError
+from spectroprep.ingest.audio.containers import check_length
+from spectroprep.ingest.audio.file import probe
 
 SECONDS = 0.5
 WIDTH = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}

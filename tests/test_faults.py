@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from conftest import assert_same_examples, build, run_command, tree_checksums, write_audio
 
 import spectroprep
-from spectroprep import runner
-from spectroprep.audio import probe, read_region
-from spectroprep.cli import cli
+from spectroprep.builder import runner
+from spectroprep.cli.main import cli
 from spectroprep.config import AudioConfig
+from spectroprep.dataset.layout import JOURNAL, TEMP_MARK
 from spectroprep.errors import InputError, SpectroprepWarning
-from spectroprep.layout import JOURNAL, TEMP_MARK
+from spectroprep.ingest.audio.file import probe, read_region
 
 SMALL = ("--set", "storage.shard_examples=2", "--set", "storage.block_size=2")
 BAD_NAME = os.fsdecode(b"clip\xff.wav")  # a file name that is not UTF-8

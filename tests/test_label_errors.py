@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from conftest import CORPUS_WINDOWS, build, write_audio
 
 import spectroprep
-from spectroprep.cli import cli
+from spectroprep.cli.main import cli
+from spectroprep.dataset.manifest import read_manifest
 from spectroprep.errors import InputError, LabelWarning
-from spectroprep.manifest import read_manifest
 
 WINDOWS = CORPUS_WINDOWS
 EVENTS_HEADER = "filename\tonset\toffset\tevent_label"

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from conftest import build, write_audio
 
 import spectroprep
-from spectroprep.cli import cli
+from spectroprep.cli.main import cli
+from spectroprep.dataset.manifest import read_manifest
 from spectroprep.errors import DatasetError
-from spectroprep.manifest import read_manifest
 
 RATE = 16000
 

@@ -18,9 +18,9 @@ import pytest
 from conftest import SMALL, write_audio
 
 import spectroprep
+from spectroprep.dataset.layout import digest_path
+from spectroprep.dataset.storage.hdf5_index import MAGIC
 from spectroprep.errors import SpectroprepWarning
-from spectroprep.layout import digest_path
-from spectroprep.storage.hdf5_index import MAGIC
 from spectroprep.verify import verify
 
 TINY = [*SMALL, "storage.shard_examples=2"]  # 62 shards of two 0.1 s examples

@@ -7,8 +7,8 @@ import soundfile as sf
 from conftest import write_audio
 
 import spectroprep
-from spectroprep.features import spectrogram
-from spectroprep.mel import hz_to_mel, mel_filterbank, mel_to_hz
+from spectroprep.features.melbank import hz_to_mel, mel_filterbank, mel_to_hz
+from spectroprep.features.stft import spectrogram
 
 
 @pytest.mark.parametrize("htk", [False, True])

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS_WINDOWS, build, run_command
 
+from spectroprep.dataset.manifest import MANIFEST_COLUMNS, read_manifest
 from spectroprep.errors import InputError
-from spectroprep.manifest import MANIFEST_COLUMNS, read_manifest
-from spectroprep.reader import open_dataset
+from spectroprep.read.reader import open_dataset
 from spectroprep.verify import verify
 
 

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from conftest import scene
 
 import spectroprep
-from spectroprep.cli import cli
-from spectroprep.features import spectrogram
+from spectroprep.cli.main import cli
+from spectroprep.features.stft import spectrogram
 
 
 def scene_windows(tmp_path, rate, window, count, seed=0):

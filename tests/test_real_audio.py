@@ -15,10 +15,10 @@ import soxr
 from conftest import build, decode_to_end, scene, strip_mp3_info_frame, write_blocks
 
 import spectroprep
-from spectroprep.audio import exact_length, output_length, probe, read_region
 from spectroprep.config import AudioConfig
 from spectroprep.errors import SpectroprepWarning
-from spectroprep.segments import count_windows
+from spectroprep.ingest.audio.file import exact_length, output_length, probe, read_region
+from spectroprep.ingest.segments import count_windows
 
 
 def _stereo_scene(seconds: float, rate: int, seed: int) -> np.ndarray:

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from conftest import build, left_behind, process_marker, run_command, tree_checksums, write_audio
 
 import spectroprep
-from spectroprep.cli import cli
+from spectroprep.cli.main import cli
+from spectroprep.dataset.layout import JOURNAL, TEMP_MARK
 from spectroprep.errors import DatasetError
-from spectroprep.layout import JOURNAL, TEMP_MARK
 
 # one example per shard: many small shards, so a kill lands mid-build
 ONE_PER_FILE = ("storage.shard_examples=1", "storage.block_size=1")

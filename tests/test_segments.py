@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from spectroprep.plan import Region, file_sizes, plan_shards
-from spectroprep.segments import count_windows, cut_windows, region_span
+from spectroprep.builder.plan import Region, file_sizes, plan_shards
+from spectroprep.ingest.segments import count_windows, cut_windows, region_span
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from conftest import build, run_command, tree_checksums, write_audio
 
+from spectroprep.dataset.manifest import read_manifest
+from spectroprep.dataset.stats import BinStats
 from spectroprep.errors import ConfigError, DatasetError, InputError
-from spectroprep.manifest import read_manifest
-from spectroprep.reader import open_dataset
+from spectroprep.read.reader import open_dataset
 from spectroprep.reshard import shard
 from spectroprep.reshard.split import assign_groups
-from spectroprep.stats import BinStats
 from spectroprep.verify import verify
 
 # unbalanced classes: 24 / 11 / 5 source files of 1 to 3 windows each

@@ -9,8 +9,8 @@ import soundfile as sf
 from conftest import build, scene
 
 import spectroprep
+from spectroprep.dataset.stats import BinStats, merge_all
 from spectroprep.errors import ConfigError, DatasetError
-from spectroprep.stats import BinStats, merge_all
 
 
 def all_features(out):

@@ -19,11 +19,11 @@ from click.testing import CliRunner, Result
 from conftest import build, write_audio
 
 import spectroprep
-from spectroprep.cli import cli
+from spectroprep.cli.main import cli
 from spectroprep.config import load_config
-from spectroprep.layout import JOURNAL
+from spectroprep.dataset.layout import JOURNAL
+from spectroprep.dataset.storage import hdf5
 from spectroprep.naming import natural_sorted
-from spectroprep.storage import hdf5
 from spectroprep.verify import verify
 
 # natural order: cat/meow2 (ids 1-3), cat/meow3 (4), dog/bark1 (5-7), dog/bark10 (8-9);

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import BuildInterrupted, DatasetError, InputError
-from ..layout import (
+from ..dataset.layout import (
     DATASET_JSON,
     FileRecord,
     label_arrays,
@@ -27,9 +26,10 @@ from ..layout import (
     remove_path,
     tree_size,
 )
-from ..manifest_table import read_table
-from ..output import output_folder
-from ..storage import get_format
+from ..dataset.manifest_table import read_table
+from ..dataset.output import output_folder
+from ..dataset.storage import get_format
+from ..errors import BuildInterrupted, DatasetError, InputError
 from .options import new_config
 from .parts import SourceFiles
 from .plan import SplitRequest, plan

@@ -10,10 +10,10 @@ from typing import Any
 
 from .. import __version__
 from ..config import Config
-from ..datafile import ShardResult, label_counts
-from ..layout import DATASET_JSON
-from ..manifest import describe_columns
-from ..stats import BinStats
+from ..dataset.datafile import ShardResult, label_counts
+from ..dataset.layout import DATASET_JSON
+from ..dataset.manifest import describe_columns
+from ..dataset.stats import BinStats
 
 
 def fingerprint(root: Path) -> str:

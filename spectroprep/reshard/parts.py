@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..config import Config, StorageConfig
-from ..datafile import ShardResult, write_data_file
+from ..dataset.datafile import ShardResult, write_data_file
+from ..dataset.layout import FileRecord, os_reason
+from ..dataset.storage import Reader, get_format
 from ..errors import DatasetError
-from ..layout import FileRecord, os_reason
-from ..reader import file_runs
-from ..storage import Reader, get_format
+from ..read.reader import file_runs
 
 
 @dataclass(frozen=True)

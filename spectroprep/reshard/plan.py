@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..dataset.manifest_table import ManifestTable
 from ..errors import ConfigError
-from ..manifest_table import ManifestTable
 from ..naming import natural_sorted
 from .parts import SourceFiles
 from .split import achieved_shares, assign_groups, check_split_name

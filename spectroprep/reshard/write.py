@@ -13,16 +13,16 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ..builder.plan import file_sizes
 from ..config import Config
-from ..datafile import ShardResult, shard_attrs
-from ..layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
-from ..manifest import ORIGIN_ID, write_manifest
-from ..manifest_table import ManifestTable
+from ..dataset.datafile import ShardResult, shard_attrs
+from ..dataset.layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
+from ..dataset.manifest import ORIGIN_ID, write_manifest
+from ..dataset.manifest_table import ManifestTable
+from ..dataset.stats import merge_all
+from ..dataset.storage import get_format
+from ..execute.local import worker_results
 from ..naming import natural_key
-from ..plan import file_sizes
-from ..stats import merge_all
-from ..storage import get_format
-from ..workers import worker_results
 from .describe import describe_derived
 from .parts import PartTask, SourceFiles, write_part
 from .plan import Planned, SplitRequest

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataset.storage.codecs import compression_options
 from ..errors import ConfigError
-from ..storage.codecs import compression_options
 from .dataset import Dataset, load_dataset
 from .files import check_files, check_unlisted
 from .hdf5 import check_shard

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from ..config import Config
+from ..dataset.layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
+from ..dataset.manifest import MANIFEST_COLUMNS
+from ..dataset.storage import Format, get_format
 from ..errors import ConfigError, DatasetError
-from ..layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
-from ..manifest import MANIFEST_COLUMNS
-from ..storage import Format, get_format
 from .report import Log
 
 LABEL_KINDS = ("single", "per-window", "multi", "events", "none")

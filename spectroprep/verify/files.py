@@ -7,8 +7,7 @@ import os
 import posixpath
 from pathlib import Path, PurePosixPath
 
-from ..errors import DatasetError
-from ..layout import (
+from ..dataset.layout import (
     DATASET_JSON,
     JOURNAL,
     MANIFEST_CSV,
@@ -17,6 +16,7 @@ from ..layout import (
     digest_path,
     tree_size,
 )
+from ..errors import DatasetError
 from .dataset import Dataset
 from .report import Log
 

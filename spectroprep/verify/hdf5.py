@@ -17,10 +17,10 @@ import h5py
 import numpy as np
 
 from ..config import StorageConfig
+from ..dataset.layout import FORMAT_NAME, FORMAT_VERSION
+from ..dataset.storage.codecs import compression_options
+from ..dataset.storage.hdf5_index import ShardIndex, index_of, read_index
 from ..errors import DatasetError
-from ..layout import FORMAT_NAME, FORMAT_VERSION
-from ..storage.codecs import compression_options
-from ..storage.hdf5_index import ShardIndex, index_of, read_index
 from .dataset import Dataset
 from .report import Log, Tally
 from .values import Totals, check_frames, check_labels, non_finite

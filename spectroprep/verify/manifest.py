@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from ..dataset.layout import MANIFEST_CSV, check_inside
+from ..dataset.manifest import MANIFEST_COLUMNS, extra_columns
+from ..dataset.storage import Reader
 from ..errors import DatasetError
-from ..layout import MANIFEST_CSV, check_inside
-from ..manifest import MANIFEST_COLUMNS, extra_columns
 from ..naming import natural_key
-from ..storage import Reader
 from .dataset import Dataset
 from .report import Log
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..dataset.layout import DATASET_JSON
+from ..dataset.storage import Reader
 from ..errors import ConfigError, InputError
-from ..layout import DATASET_JSON
-from ..storage import Reader
 from .dataset import Dataset
 from .report import Log
 
@@ -92,9 +92,9 @@ def _recompute_one(
 def _features(ds: Dataset, path: Path, name: str, start: float) -> np.ndarray:
     """The example's features computed again from its source, in float64."""
     # the feature code, needed only here: verify's other checks read the format alone
-    from ..audio import exact_length, output_length, probe
-    from ..plan import Region
-    from ..tasks import Source, region_features
+    from ..builder.plan import Region
+    from ..builder.tasks import Source, region_features
+    from ..ingest.audio.file import exact_length, output_length, probe
 
     if not path.is_file():
         raise InputError(f"source {path} is gone")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from ..layout import REJECTED_COLUMNS, REJECTED_CSV
+from ..dataset.layout import REJECTED_COLUMNS, REJECTED_CSV
 from .dataset import Dataset
 from .report import Log
 

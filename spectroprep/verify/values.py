@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..layout import DATASET_JSON
+from ..dataset.layout import DATASET_JSON
 from .dataset import CLASS_IDS, Dataset
 from .report import Log, Tally
 

@@ -1,0 +1,316 @@
+"""``spectroprep build``: plan in the parent, compute and write shards in workers.
+
+The parent reads only headers (``headers``), plans the shards (from the config
+alone, so the output is the same for any ``--jobs``), runs the shard tasks
+(``runner``) while it keeps a journal of the finished ones (so ``--resume``
+goes on after a crash), then writes manifest.csv and, last and atomically,
+dataset.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..dataset.datafile import ShardResult, label_counts, shard_attrs
+from ..dataset.layout import (
+    DATASET_JSON,
+    JOURNAL,
+    MANIFEST_CSV,
+    REJECTED_CSV,
+    read_dataset_json,
+    remove_temp_files,
+    write_json,
+    write_rejected,
+)
+from ..dataset.manifest import write_manifest
+from ..dataset.output import output_folder
+from ..dataset.stats import merge_all
+from ..dataset.storage import get_format
+from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
+from ..execute.local import start_fork_server
+from ..ingest.headers import (
+    Problem,
+    problem_lines,
+    read_sources,
+    rejected_reason,
+)
+from ..ingest.labels.core import LabelSet, PendingLabels, read_labels
+from ..ingest.labels.targets import Targets
+from ..ingest.metadata import Metadata, read_metadata
+from ..ingest.sources import Inputs, find_inputs
+from ..naming import natural_key
+from .describe import describe, manifest_rows, rejected_rows
+from .journal import Journal, build_state
+from .runner import TaskRunner, make_tasks
+from .settle import settle
+from .tasks import ShardFailure, ShardTask, Source
+
+ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
+
+
+@dataclasses.dataclass
+class _Build:
+    """One build: binds labels to the sources and runs the shard passes."""
+
+    audio: Path  # what the user gave: a folder, a listing or one file
+    config: Config
+    pending: PendingLabels
+    strict: bool
+    on_error: str
+    out: Path
+    jobs: int
+    progress: bool
+
+    def bind(self, sources: Sequence[Source]) -> tuple[list[Source], LabelSet]:
+        """The sources with their labels, and the label set."""
+        label_set = self.pending.bind(sources, self.config, self.strict)
+        bound = [
+            dataclasses.replace(s, labels=file_labels)
+            for s, file_labels in zip(sources, label_set.files, strict=True)
+        ]
+        if not any(s.windows for s in bound):
+            raise InputError(
+                f"{self.audio}: no windows to build (every file is shorter than "
+                f"segment.length with segment.pad = {self.config.segment.pad!r}, or empty)"
+            )
+        return bound, label_set
+
+    def build(
+        self,
+        inputs: Inputs,
+        meta: Metadata,
+        *,
+        resume: bool,
+        overwrite: bool,
+        command: Sequence[str] | None,
+    ) -> Path:
+        """The build after its arguments are checked: header pass, shards, description."""
+        out, cfg = self.out, self.config
+        sources, unusable = read_sources(inputs, cfg, self.progress)
+        if unusable and self.on_error == "fail":
+            raise InputError(
+                f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
+                "(--on-error skip builds without them and lists them in rejected.csv)"
+            )
+        sources, label_set = self.bind(sources)
+        if resume and (out / DATASET_JSON).is_file():
+            return _already_built(out, cfg)
+        state = build_state(cfg, inputs, sources, label_set)
+        replacing = started = False
+        try:
+            with output_folder(out, overwrite, resume) as replacing:
+                if resume and (out / JOURNAL).is_file():
+                    journal = Journal.resume(out, state)
+                    remove_temp_files(out)
+                else:
+                    journal = Journal.start(out, state, list(command) if command else None)
+                started = True
+                try:
+                    built = self.run(sources, label_set, journal, replacing)
+                    _write_description(out, cfg, inputs, meta, unusable, built, journal.command)
+                except (OutputError, WorkerDied) as exc:
+                    if replacing:
+                        raise
+                    fix = "make room, then run" if isinstance(exc, OutputError) else "run"
+                    raise type(exc)(
+                        f"{exc}\n(finished shards are kept: {fix} the same command with --resume)"
+                    ) from exc
+                journal.remove()
+        except BaseException as exc:
+            if started and not replacing:
+                remove_temp_files(out)  # what stopped workers left; the workers are gone by now
+            if isinstance(exc, KeyboardInterrupt):
+                raise _interrupted(out, replacing) from None
+            raise
+        return out
+
+    def run(
+        self, sources: list[Source], label_set: LabelSet, journal: Journal, replacing: bool
+    ) -> Built:
+        """Write every shard; with ``on_error = "skip"`` leave out the sources that fail
+        to decode, each from its own shard (the others are not redone), then close the
+        gaps in ids and file names that they leave (``settle``)."""
+        config = self.config
+        per_file = (
+            config.storage.shard_examples
+            if config.storage.format == "hdf5"
+            else config.storage.block_size
+        )
+        skip = self.on_error == "skip"
+        tasks = make_tasks(sources, per_file)
+        targets = Targets.from_config(label_set, config)
+        attrs = shard_attrs(config, label_set.kind, label_set.classes)
+        runner = TaskRunner(
+            self.out, config, targets, attrs, self.jobs, self.progress, journal, skip
+        )
+        outcomes = runner.run(tasks)
+        if not skip and isinstance(outcomes[-1], ShardFailure):
+            raise InputError(_decode_failure(outcomes[-1], replacing))
+        # a source spread over several shards fails in each: the first says why
+        reasons: dict[str, str] = {}
+        for outcome in outcomes:
+            left = outcome.problems if isinstance(outcome, ShardFailure) else outcome.left_out
+            for name, message in left:
+                reasons.setdefault(name, message)
+        if reasons:
+            outcomes = runner.without(tasks, outcomes, reasons)
+        failed = list(reasons.items())
+        for _, message in failed:
+            warnings.warn(f"left out {message}", SpectroprepWarning, stacklevel=2)
+        tasks, results = settle(tasks, outcomes, self.out, get_format(config.storage.format))
+        if not results:
+            raise InputError(f"{self.audio}: no file could be decoded")
+        bad = {name for name, _ in failed}
+        kept = [s for s in sources if s.name not in bad]
+        return Built(kept, label_set, targets, tasks, results, failed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """What the shards of a finished build hold."""
+
+    sources: list[Source]
+    labels: LabelSet
+    targets: Targets
+    tasks: list[ShardTask]
+    results: list[ShardResult]
+    failed: list[Problem]  # sources left out because they failed to decode
+
+
+def _decode_failure(failure: ShardFailure, replacing: bool) -> str:
+    how = (
+        "the earlier dataset is back in place"
+        if replacing
+        else "finished shards are kept: run the same command with --on-error skip --resume "
+        "to build without the file(s), or fix them and build again with --overwrite"
+    )
+    return f"{problem_lines(failure.problems)}\n({how})"
+
+
+def _already_built(out: Path, config: Config) -> Path:
+    """``--resume`` on a complete dataset: nothing to do if it has the same config."""
+    info = read_dataset_json(out)
+    if info["config"] != config.to_dict():
+        raise OutputError(
+            f"{out}: holds a complete dataset built with another config (use --overwrite)"
+        )
+    (out / JOURNAL).unlink(missing_ok=True)  # left by a crash right after dataset.json
+    return out
+
+
+def _interrupted(out: Path, replacing: bool) -> BuildInterrupted:
+    if replacing:
+        return BuildInterrupted(f"interrupted; the earlier dataset in {out} is back in place")
+    return BuildInterrupted(
+        f"interrupted; finished shards are kept in {out}: run the same command with "
+        "--resume to go on"
+    )
+
+
+def build(
+    audio: str | Path,
+    out: str | Path,
+    *,
+    labels: str | Path | None = None,
+    labels_from_folders: bool = False,
+    events: str | Path | None = None,
+    labels_per_window: bool = False,
+    metadata: str | Path | None = None,
+    classes: str | Path | None = None,
+    multi_label: bool = False,
+    strict: bool = False,
+    config: str | Path | Config | None = None,
+    overrides: Sequence[str] = (),
+    format: str | None = None,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    on_error: str = "fail",
+    progress: bool = False,
+    command: Sequence[str] | None = None,
+) -> Path:
+    """Build a dataset from ``audio`` (a folder or a CSV listing) into ``out``.
+
+    Labels come from one of ``labels`` (CSV path,label; ";" between several
+    classes), ``labels_from_folders``, ``events`` (DCASE strong labels) or
+    ``labels_per_window`` (``<name>-lbl.npy`` beside each file), in the order
+    of ``classes`` (one name a line) when given. ``metadata`` is a CSV of path and
+    any other columns (speaker, fold...) that the manifest carries. Clip labels are multi-hot
+    when ``multi_label`` or when a file has several classes. Events past the
+    end of their file are clipped with a warning, or refused when ``strict``.
+    ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
+    ``section.key=value`` strings; ``format`` overrides ``storage.format``.
+
+    Inputs that cannot be used (unreadable, truncated, NaN samples...) stop the
+    build (``on_error="fail"``), or are left out and listed in rejected.csv
+    (``"skip"``). ``resume`` goes on with an unfinished build in ``out``,
+    reusing its finished shards; it refuses if the config or inputs changed.
+    Everything is checked before anything is written. Returns ``out``.
+    """
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other")
+    cfg = load_config(config, overrides)
+    if format is not None:
+        cfg = cfg.replace("storage", format=format)
+    out = Path(out)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1:
+        start_fork_server()  # it imports the task code while the inputs are read
+    inputs = find_inputs(audio)
+    if strict and events is None:
+        raise InputError("--strict applies to --events")
+    pending = read_labels(
+        inputs,
+        labels=labels,
+        labels_from_folders=labels_from_folders,
+        events=events,
+        labels_per_window=labels_per_window,
+        classes=classes,
+        multi_label=multi_label,
+    )
+    meta = read_metadata(metadata, inputs)
+    run = _Build(Path(audio), cfg, pending, strict, on_error, out, jobs, progress)
+    return run.build(inputs, meta, resume=resume, overwrite=overwrite, command=command)
+
+
+def _write_description(
+    out: Path,
+    config: Config,
+    inputs: Inputs,
+    metadata: Metadata,
+    unusable: list[Problem],
+    built: Built,
+    command: Sequence[str] | None,
+) -> None:
+    """manifest.csv, rejected.csv (when an input gave no example), then dataset.json."""
+    records = [r.record for r in built.results]
+    rows = manifest_rows(built.tasks, records, config, built.labels, built.targets, metadata)
+    write_manifest(out / MANIFEST_CSV, rows, metadata.columns)
+    rejected = sorted(
+        [rejected_reason(inputs, p) for p in unusable + built.failed]
+        + rejected_rows(built.sources, config),
+        key=lambda row: natural_key(row[0]),
+    )
+    if rejected:
+        write_rejected(out / REJECTED_CSV, rejected)
+    info = describe(
+        config,
+        built.labels,
+        built.targets,
+        label_counts(built.results, built.labels.classes),
+        merge_all(r.stats for r in built.results),
+        built.sources,
+        rejected,
+        records,
+        command,
+        inputs.root,
+        metadata,
+    )
+    write_json(out / DATASET_JSON, info)

@@ -1,0 +1,1 @@
+"""The ``spectroprep`` command: one module per command, the only user of click."""

@@ -1,0 +1,1 @@
+"""Running tasks elsewhere: the executor interface and the local process pool."""

@@ -1,0 +1,155 @@
+"""Running tasks on a pool of worker processes, started and stopped by each command.
+
+Workers are forked from a fork server that has imported the task code once
+(numpy, scipy.fft, h5py, soundfile, soxr), so a pool starts in milliseconds
+instead of each worker importing it all again (docs/performance.md); the
+parent forks nothing itself, so its threads and open files never reach a worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from multiprocessing.connection import wait as wait_for
+from typing import Any
+
+from ..errors import WorkerDied
+
+Call = Callable[[], Any]  # a task: a module-level function with its arguments bound (partial)
+
+# imported once by the fork server, every worker is forked with them loaded: the
+# task code, and what it imports only where it is used (scipy.fft, soxr)
+_PRELOAD = ["spectroprep.builder.tasks", "spectroprep.reshard.parts", "scipy.fft", "soxr"]
+_CONTEXT = multiprocessing.get_context("forkserver")
+
+
+def start_fork_server() -> None:
+    """Start the fork server (if this process has none yet), so that it imports the
+    task code while the parent reads headers."""
+    _CONTEXT.set_forkserver_preload(_PRELOAD)
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+def _start_worker() -> None:
+    """Ignore Ctrl-C in a worker: the parent stops the workers and cleans up, while
+    a worker taking it too would print a traceback of its own. And end the worker
+    when the parent ends (killed, it cannot stop its workers; they would wait for
+    tasks forever)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    wait_for([sentinel])
+    os._exit(1)
+
+
+@contextmanager
+def _dead_worker_raises(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """Turn a broken pool into WorkerDied, with the exit codes of the dead workers."""
+    workers = getattr(pool, "_processes", None) or {}  # shutdown() forgets them
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        codes = {p.exitcode for p in workers.values() if p.exitcode}
+        if codes - {-signal.SIGTERM}:
+            codes.discard(-signal.SIGTERM)  # the pool's own stopping of the other workers
+        names = sorted(_exit_name(code) for code in codes)
+        how = f" (exit codes {{{', '.join(names)}}})" if names else ""
+        raise WorkerDied(f"a worker process died: killed, or out of memory{how}") from exc
+
+
+def _exit_name(code: int) -> str:
+    """SIGKILL(-9) for a worker killed by a signal, else the exit status."""
+    try:
+        return f"{signal.Signals(-code).name}({code})" if code < 0 else str(code)
+    except ValueError:
+        return str(code)
+
+
+@contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``jobs`` workers; leaving the block early stops the running tasks."""
+    start_fork_server()
+    pool = ProcessPoolExecutor(jobs, mp_context=_CONTEXT, initializer=_start_worker)
+    try:
+        yield pool
+    except BaseException:
+        _stop_now(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> list[Future[Any]]:
+    """Submit ``calls``; the workers start as they are submitted.
+
+    A new worker would first run the caller's ``__main__`` again, as Python's
+    spawning start methods do, and a script without an ``if __name__ ==
+    "__main__":`` guard would then build again in every worker. Tasks need nothing
+    from ``__main__``, so it is hidden from the workers while they start.
+    """
+    main = vars(sys.modules["__main__"])
+    saved: dict[str, Any] = {key: main[key] for key in ("__file__", "__spec__") if key in main}
+    main.pop("__file__", None)
+    main["__spec__"] = None  # what multiprocessing reads as "no main module to run"
+    try:
+        return [pool.submit(call) for call in calls]
+    finally:
+        main.update(saved)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel the tasks not started and stop the running ones, and wait until the
+    workers are gone: a failed task, a dead worker or Ctrl-C ends the command now,
+    not when the running tasks end, and nothing writes after it."""
+    # the executor has no public way to stop a running task (Python 3.14 adds one),
+    # and shutdown() forgets its processes
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+@contextmanager
+def worker_results(calls: Iterable[Call], jobs: int) -> Iterator[Iterator[Any]]:
+    """The results of ``calls``, in the order they finish, computed on ``jobs`` worker
+    processes (in this process when ``jobs`` is 1). A worker that dies raises
+    WorkerDied; leaving the block early stops the workers."""
+    if jobs == 1:
+        yield (call() for call in calls)
+        return
+    with _pool(jobs) as pool:
+        pending: set[Future[Any]] = set(_submit_all(pool, calls))
+
+        def results() -> Generator[Any, None, None]:
+            nonlocal pending
+            with _dead_worker_raises(pool):
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
+
+        finished = results()
+        try:
+            yield finished
+        finally:
+            finished.close()
+            if pending:  # left early
+                _stop_now(pool)

@@ -1,0 +1,2 @@
+"""Audio files: headers, container quirks, decoding a range of frames, mixing to
+mono, resampling."""

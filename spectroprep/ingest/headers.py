@@ -1,0 +1,75 @@
+"""The header pass: every input's length and window count from its header alone,
+and every input that cannot be used, with the reason."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..builder.tasks import Source
+from ..config import Config
+from ..errors import InputError, SpectroprepWarning
+from .audio.file import AudioInfo, check_channels, exact_length, output_length, probe
+from .segments import count_windows
+from .sources import Inputs, shown_name
+
+Problem = tuple[str, str]  # (input name, message naming the file)
+
+
+def read_sources(
+    inputs: Inputs, config: Config, progress: bool = False
+) -> tuple[list[Source], list[Problem]]:
+    """The header pass: every usable file's length and window count, without
+    decoding (but MP3s whose frames cannot be counted); and every file that cannot
+    be used, with the reason."""
+    sources: list[Source] = []
+    problems: list[Problem] = []
+    names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
+    for name in names:
+        path = inputs.path(name)
+        if shown_name(name) != name:
+            # manifest.csv and dataset.json are UTF-8: such a name cannot be recorded
+            problems.append((name, f"{shown_name(str(path))}: file name is not UTF-8 (rename it)"))
+            continue
+        try:
+            info = probe(path)
+            check_channels(path, info, config.audio)
+            if info.estimated:
+                info = exact_length(path, info)
+        except InputError as exc:
+            problems.append((name, str(exc)))
+            continue
+        if info.undecodable:
+            _warn_undecodable(path, info)
+        samples = output_length(info, config.audio)
+        windows = count_windows(
+            samples, config.window_samples, config.hop_samples, config.segment.pad
+        )
+        sources.append(Source(name, path, info, samples, windows))
+    return sources, problems
+
+
+def _warn_undecodable(path: Path, info: AudioInfo) -> None:
+    whole = (info.frames + info.undecodable) / info.sample_rate
+    warnings.warn(
+        f"{path}: MP3 without a Xing/Info header: libsndfile decodes "
+        f"{info.seconds:.1f} s of its {whole:.1f} s "
+        "(it stops at a length estimated from the first frame); the rest is left out. "
+        "Re-encode the file, or add a Xing/LAME header, to build all of it",
+        SpectroprepWarning,
+        stacklevel=4,
+    )
+
+
+def problem_lines(problems: Sequence[Problem]) -> str:
+    return "\n".join(message for _, message in problems)
+
+
+def rejected_reason(inputs: Inputs, problem: Problem) -> tuple[str, str]:
+    """A rejected.csv row: the name, and the message without the path it starts with."""
+    name, message = problem
+    prefix = f"{shown_name(str(inputs.path(name)))}: "
+    return shown_name(name), message.removeprefix(prefix)

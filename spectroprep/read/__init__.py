@@ -1,0 +1,1 @@
+"""Reading a built dataset: random examples, batches, epochs, samplers."""

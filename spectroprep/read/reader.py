@@ -1,0 +1,323 @@
+"""Reading a built dataset: random examples, batches and training epochs.
+
+A Dataset holds no open file until it reads, opens files once per process, and
+pickles without handles, so it can be handed to multi-process data loaders.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config
+from ..dataset.layout import FileRecord, check_inside, read_dataset_json
+from ..dataset.manifest_table import ManifestTable, read_table
+from ..dataset.stats import normalizer
+from ..dataset.storage import get_format
+from ..errors import DatasetError
+from .epochs import epoch_order, run_length, window_batches
+from .prefetch import prefetched
+
+TARGETS = ("labels", "frames")
+NORMALIZE = ("bins", "global")  # or True (bins) / False
+SHUFFLE_WINDOW = 1024  # examples shuffled together by batches(): ~100 MB at (257, 101) float32
+
+Batch = tuple[np.ndarray, np.ndarray | None]
+
+
+def file_runs(
+    starts: np.ndarray, positions: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For each data file holding some of ``positions`` (0-based example positions;
+    ``starts``: each file's first position, then the total): the file, where its
+    examples are in ``positions``, and their rows in the file, ascending."""
+    files = np.searchsorted(starts, positions, side="right") - 1
+    rows = positions - starts[files]
+    order = np.lexsort((rows, files))
+    bounds = np.flatnonzero(np.diff(files[order])) + 1
+    for group in np.split(order, bounds) if len(order) else []:
+        yield int(files[group[0]]), group, rows[group]
+
+
+_FIRST = np.zeros(1, dtype=np.int64)
+
+
+class Dataset:
+    """A spectroprep dataset on disk: ``len(ds)``, ``ds[i]``, ``ds.get_batch(indices)``.
+
+    Each example comes with its label (``targets="labels"``: a class id, a
+    multi-hot (C,) uint8 vector, or None when unlabelled) or, for event
+    datasets with ``targets="frames"``, its (T, C) uint8 frame targets.
+
+    ``normalize=True`` (or ``"bins"``) returns float32 features standardised
+    with the dataset's per-frequency-bin mean and std; ``"global"`` with its
+    overall mean and std (both from dataset.json's "statistics").
+
+    Uncompressed HDF5 features are read straight from their chunks' file offsets;
+    ``verify_checksums=True`` reads them through HDF5 instead, which checks each
+    chunk's checksum on every read, at a fraction of the speed.
+
+    At most ``open_files`` data files stay open per process (by default a quarter
+    of the open-file limit, ``ulimit -n``); others are reopened when
+    read, at the cost of one ``os.open`` each.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        targets: str = "labels",
+        normalize: bool | str = False,
+        verify_checksums: bool = False,
+        open_files: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.info: dict[str, Any] = read_dataset_json(self.path)
+        self.config = Config.from_recorded(self.info["config"], str(self.path / "dataset.json"))
+        self.files = [FileRecord(**f) for f in self.info["files"]]
+        for record in self.files:
+            check_inside(self.path, record.path)
+        self._starts = np.r_[0, np.cumsum([f.examples for f in self.files])].astype(np.int64)
+        self._first_rows = self._starts.tolist()
+        fmt = get_format(self.config.storage.format)
+        self._reader = fmt.Reader(
+            self.path, self.files, self.config.storage, verify_checksums, open_files
+        )
+        self._labels: np.ndarray | None = None
+        self._manifest: ManifestTable | None = None
+        if targets not in TARGETS:
+            raise ValueError(f"targets must be one of {', '.join(TARGETS)}, not {targets!r}")
+        if targets == "frames" and self.label_kind != "events":
+            raise DatasetError(
+                f"{self.path}: has no frame targets (label kind {self.label_kind!r}; "
+                "frame targets come from --events)"
+            )
+        self.targets = targets
+        if not isinstance(normalize, bool) and normalize not in NORMALIZE:
+            raise ValueError(
+                f"normalize must be True, False, 'bins' or 'global', not {normalize!r}"
+            )
+        self._normalizer = None
+        if normalize:
+            if "statistics" not in self.info:
+                raise DatasetError(
+                    f"{self.path}: dataset.json has no statistics to normalize with "
+                    "(built by an older spectroprep: rebuild it)"
+                )
+            self._normalizer = normalizer(self.info["statistics"], per_bin=normalize != "global")
+
+    @property
+    def params(self) -> dict[str, dict[str, Any]]:
+        """The resolved build parameters, as dataset.json records them."""
+        return self.config.to_dict()
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info["labels"]["classes"])
+
+    @property
+    def label_kind(self) -> str:
+        """ "single" or "per-window" (class ids), "multi" or "events" (multi-hot),
+        or "none" (unlabelled: labels are None)."""
+        return str(self.info["labels"]["kind"])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(frequency bins, frames) of one example."""
+        bins, frames = self.info["features"]["shape"]
+        return int(bins), int(frames)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """dtype of the features returned: as stored, or float32 when normalised."""
+        return np.dtype(np.float32 if self._normalizer else self.info["features"]["dtype"])
+
+    def _normalized(self, x: np.ndarray) -> np.ndarray:
+        if self._normalizer is None:
+            return x
+        shift, scale = self._normalizer
+        if x.dtype != np.float32:
+            return (x - shift) * scale
+        x -= shift
+        x *= scale
+        return x
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Labels of all examples, loaded on first use; None when unlabelled."""
+        if self.label_kind == "none":
+            return None
+        if self._labels is None:
+            self._labels = np.concatenate([self._reader.labels(i) for i in range(len(self.files))])
+        return self._labels
+
+    @property
+    def manifest(self) -> ManifestTable:
+        """manifest.csv as arrays (text columns as codes into their distinct values),
+        loaded on first use."""
+        if self._manifest is None:
+            self._manifest = read_table(self.path, self.info)
+        return self._manifest
+
+    @property
+    def example_bytes(self) -> int:
+        """Bytes of one stored example's features."""
+        bins, frames = self.shape
+        return bins * frames * np.dtype(self.info["features"]["dtype"]).itemsize
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def _positions(self, indices: Any) -> np.ndarray:
+        idx = np.asarray(indices).reshape(-1)
+        if idx.size and (idx.dtype == np.bool_ or not np.issubdtype(idx.dtype, np.integer)):
+            raise TypeError(f"indices must be integers, not {idx.dtype}")
+        idx = idx.astype(np.int64, copy=False)
+        n = len(self)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = idx[(idx < -n) | (idx >= n)][0]
+            raise IndexError(f"index {bad} out of range for a dataset of {n} examples")
+        return np.where(idx < 0, idx + n, idx)
+
+    def get_batch(self, indices: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Examples at ``indices`` in the order given: (X (B, F, T), y), y being
+        (B,) class ids, (B, C) multi-hot, (B, T, C) frame targets, or None.
+
+        Each file's rows are read in ascending order, adjacent ones together, into
+        their places in the batch.
+        """
+        idx = self._positions(indices)
+        out = np.empty((len(idx), *self.shape), dtype=self.info["features"]["dtype"])
+        files = np.searchsorted(self._starts, idx, side="right") - 1
+        rows, where = idx - self._starts[files], np.arange(len(idx))
+        self._reader.gather(files, rows, out, where)
+        frames = None
+        if self.targets == "frames":
+            frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
+            self._reader.gather(files, rows, frames, where, "frame_targets")
+        out = self._normalized(out)
+        if frames is not None:
+            return out, frames
+        labels = self.labels
+        return out, None if labels is None else labels[idx]
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
+        if isinstance(index, bool | np.bool_) or not isinstance(index, int | np.integer):
+            raise TypeError(f"index must be an integer, not {type(index).__name__}")
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a dataset of {n} examples")
+        i = int(index) % n
+        file = bisect.bisect_right(self._first_rows, i) - 1  # lean path: no numpy set-up
+        row = np.array([i - self._first_rows[file]])
+        x = np.empty((1, *self.shape), dtype=self.info["features"]["dtype"])
+        self._reader.read_into(file, row, x, _FIRST)
+        x = self._normalized(x[0])
+        if self.targets == "frames":
+            frames = np.empty((1, self.shape[1], len(self.classes)), dtype=np.uint8)
+            self._reader.read_into(file, row, frames, _FIRST, "frame_targets")
+            return x, frames[0]
+        labels = self.labels
+        return x, None if labels is None else labels[i]
+
+    def batches(
+        self,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: int | None = None,
+        epoch: int = 0,
+        drop_last: bool = False,
+        prefetch: int = 2,
+        shuffle_window: int = SHUFFLE_WINDOW,
+        shards: list[int] | None = None,
+    ) -> Iterator[Batch]:
+        """One epoch of (X, y) batches, every example exactly once (of ``shards``,
+        data file indices, when given; see ShardSampler).
+
+        With ``shuffle`` the order is chunk-aware: runs of a few chunks are
+        shuffled, and examples are shuffled within windows of ``shuffle_window``
+        examples, each read at once. The order depends only on ``seed`` and
+        ``epoch`` (a random one when ``seed`` is None). ``prefetch`` batches are
+        read ahead in a background thread (0: read in the caller).
+        """
+        if batch_size < 1 or prefetch < 0:
+            raise ValueError(
+                f"batch_size must be at least 1 and prefetch at least 0, not {batch_size} "
+                f"and {prefetch}"
+            )
+        order, ends = self._epoch(shuffle, seed, epoch, shuffle_window, shards)
+        batches = window_batches(self, order, ends, batch_size, drop_last)
+        return prefetched(batches, prefetch) if prefetch else batches
+
+    def epoch_order(
+        self,
+        shuffle: bool = True,
+        seed: int | None = None,
+        epoch: int = 0,
+        shuffle_window: int = SHUFFLE_WINDOW,
+        shards: list[int] | None = None,
+    ) -> np.ndarray:
+        """The example positions ``batches()`` reads for these arguments, in order."""
+        return self._epoch(shuffle, seed, epoch, shuffle_window, shards)[0]
+
+    def _epoch(
+        self,
+        shuffle: bool,
+        seed: int | None,
+        epoch: int,
+        shuffle_window: int,
+        shards: list[int] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if shuffle_window < 1:
+            raise ValueError(f"shuffle_window must be at least 1, not {shuffle_window}")
+        files = range(len(self.files)) if shards is None else shards
+        if not all(isinstance(f, int | np.integer) and 0 <= f < len(self.files) for f in files):
+            raise IndexError(f"shards must be data file indices below {len(self.files)}")
+        storage = self.config.storage
+        run = run_length(storage.chunk_examples if storage.format == "hdf5" else 1)
+        rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
+        return epoch_order(self._starts, files, run, shuffle_window, rng)
+
+    def close(self) -> None:
+        """Close any open files (they reopen on the next read)."""
+        self._reader.close()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({str(self.path)!r}, examples={len(self)}, shape={self.shape}, "
+            f"classes={len(self.classes)}, format={self.config.storage.format!r})"
+        )
+
+
+def open_dataset(
+    path: str | Path,
+    targets: str = "labels",
+    normalize: bool | str = False,
+    verify_checksums: bool = False,
+    open_files: int | None = None,
+) -> Dataset:
+    """Open a complete dataset (one with dataset.json) for reading; ``targets="frames"``
+    pairs each example with its frame targets instead of its label; ``normalize``
+    standardises the features with the dataset's statistics; ``verify_checksums``
+    checks HDF5 chunk checksums on every read; ``open_files`` bounds the data files
+    kept open per process (see Dataset)."""
+    return Dataset(path, targets, normalize, verify_checksums, open_files)
+
+
+def as_dataset(source: str | Path | Dataset, **options: Any) -> Dataset:
+    """``source`` itself when it is an open Dataset, else ``open_dataset(source, **options)``
+    (what the framework adapters accept)."""
+    if isinstance(source, Dataset):
+        if options:
+            raise TypeError("pass reader options to open_dataset, not with a Dataset")
+        return source
+    return open_dataset(source, **options)
