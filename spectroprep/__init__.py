@@ -5,14 +5,9 @@ re-shard or split them (``spectroprep.shard(...)``) and read them back fast:
 ``spectroprep.build(...)``, ``spectroprep.open_dataset(path)``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("spectroprep")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
-
-from typing import TYPE_CHECKING, Any  # noqa: E402
+from .version import __version__
 
 if TYPE_CHECKING:
     from .builder.pipeline import build

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS_WINDOWS, build, run_command
 
-from spectroprep.dataset.manifest import MANIFEST_COLUMNS, read_manifest
+from spectroprep.columns import MANIFEST_COLUMNS
+from spectroprep.dataset.manifest import read_manifest
 from spectroprep.errors import InputError
 from spectroprep.read.reader import open_dataset
 from spectroprep.verify import verify

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from spectroprep.builder.plan import Region, file_sizes, plan_shards
-from spectroprep.ingest.segments import count_windows, cut_windows, region_span
+from spectroprep.builder.plan import plan_shards
+from spectroprep.dataset.datafile import file_sizes
+from spectroprep.ingest.segments import Region, count_windows, cut_windows, region_span
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..config import Config
 from ..dataset.layout import FORMAT_NAME, FORMAT_VERSION, FileRecord
 from ..dataset.manifest import ManifestRow, describe_columns
 from ..dataset.stats import BinStats
 from ..dataset.storage import get_format
 from ..features.stft import feature_shape
-from ..ingest.labels.core import LabelSet
+from ..ingest.headers import Source
+from ..ingest.labels.model import LabelSet
 from ..ingest.labels.targets import Targets
 from ..ingest.metadata import Metadata
-from .tasks import ShardTask, Source
+from ..version import __version__
+from .tasks import ShardTask
 
 
 def manifest_rows(
@@ -33,8 +34,9 @@ def manifest_rows(
     rate, window, hop = config.audio.sample_rate, config.window_samples, config.hop_samples
     for task, record in zip(tasks, records, strict=True):
         row = 0
-        for source, region in task.parts:
-            values = targets.labels(source.labels, region.first, region.count)
+        for part in task.parts:
+            source, region = part.source, part.region
+            values = targets.labels(part.labels, region.first, region.count)
             names = [""] * region.count if values is None else [labels.names(v) for v in values]
             extra = metadata.of(source.name)
             for w, name in enumerate(names, start=region.first):

@@ -26,9 +26,10 @@ from ..dataset.datafile import ShardResult
 from ..dataset.layout import JOURNAL, FileRecord, atomic_path, digest_path, os_reason
 from ..dataset.stats import BinStats
 from ..errors import OutputError
-from ..ingest.labels.core import LabelSet
+from ..ingest.headers import Source
+from ..ingest.labels.model import LabelSet
 from ..ingest.sources import Inputs
-from .tasks import ShardTask, Source
+from .tasks import ShardTask
 
 _VERSION = 2  # 2: xxh3_128 digests, left-out sources, audio.resampler in the state
 _SHOWN = 5  # names listed per kind of change
@@ -101,8 +102,8 @@ def state_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 def shard_key(task: ShardTask, attrs: Mapping[str, Any]) -> str:
     """sha256 of everything a shard's bytes depend on: equal keys, equal files."""
     plan = [
-        [source.name, region.first, region.count, source.labels.digest()]
-        for source, region in task.parts
+        [part.name, part.region.first, part.region.count, part.labels.digest()]
+        for part in task.parts
     ]
     text = json.dumps([dict(attrs), task.index, task.first_example, plan], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

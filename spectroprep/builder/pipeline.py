@@ -35,11 +35,13 @@ from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarni
 from ..execute.local import start_fork_server
 from ..ingest.headers import (
     Problem,
+    Source,
     problem_lines,
     read_sources,
     rejected_reason,
 )
-from ..ingest.labels.core import LabelSet, PendingLabels, read_labels
+from ..ingest.labels.model import LabelSet, PendingLabels
+from ..ingest.labels.read import read_labels
 from ..ingest.labels.targets import Targets
 from ..ingest.metadata import Metadata, read_metadata
 from ..ingest.sources import Inputs, find_inputs
@@ -48,7 +50,7 @@ from .describe import describe, manifest_rows, rejected_rows
 from .journal import Journal, build_state
 from .runner import TaskRunner, make_tasks
 from .settle import settle
-from .tasks import ShardFailure, ShardTask, Source
+from .tasks import ShardFailure, ShardTask
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
@@ -66,19 +68,15 @@ class _Build:
     jobs: int
     progress: bool
 
-    def bind(self, sources: Sequence[Source]) -> tuple[list[Source], LabelSet]:
-        """The sources with their labels, and the label set."""
+    def bind(self, sources: Sequence[Source]) -> LabelSet:
+        """The labels of the sources, in their order."""
         label_set = self.pending.bind(sources, self.config, self.strict)
-        bound = [
-            dataclasses.replace(s, labels=file_labels)
-            for s, file_labels in zip(sources, label_set.files, strict=True)
-        ]
-        if not any(s.windows for s in bound):
+        if not any(s.windows for s in sources):
             raise InputError(
                 f"{self.audio}: no windows to build (every file is shorter than "
                 f"segment.length with segment.pad = {self.config.segment.pad!r}, or empty)"
             )
-        return bound, label_set
+        return label_set
 
     def build(
         self,
@@ -97,7 +95,7 @@ class _Build:
                 f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
                 "(--on-error skip builds without them and lists them in rejected.csv)"
             )
-        sources, label_set = self.bind(sources)
+        label_set = self.bind(sources)
         if resume and (out / DATASET_JSON).is_file():
             return _already_built(out, cfg)
         state = build_state(cfg, inputs, sources, label_set)
@@ -142,7 +140,7 @@ class _Build:
             else config.storage.block_size
         )
         skip = self.on_error == "skip"
-        tasks = make_tasks(sources, per_file)
+        tasks = make_tasks(sources, label_set.files, per_file)
         targets = Targets.from_config(label_set, config)
         attrs = shard_attrs(config, label_set.kind, label_set.classes)
         runner = TaskRunner(

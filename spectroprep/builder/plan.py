@@ -9,14 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Region:
-    """Consecutive windows ``first .. first+count-1`` of source ``source``."""
-
-    source: int
-    first: int
-    count: int
+from ..dataset.datafile import file_sizes
+from ..ingest.segments import Region
 
 
 @dataclass(frozen=True)
@@ -30,16 +24,6 @@ class ShardPlan:
     @property
     def n_examples(self) -> int:
         return sum(r.count for r in self.regions)
-
-
-def file_sizes(total: int, most: int) -> list[int]:
-    """Examples per file when ``total`` examples go into files of at most ``most``:
-    as few files as that allows, equal in size to one example. Equal files keep
-    worker processes evenly loaded (512, 512, 512, 264 would leave one of two
-    workers a shard behind) and give every reader of a ShardSampler a fair share."""
-    files = -(-total // most)
-    small, extra = divmod(total, files) if files else (0, 0)
-    return [small + 1] * extra + [small] * (files - extra)
 
 
 def plan_shards(window_counts: Sequence[int], per_shard: int) -> list[ShardPlan]:

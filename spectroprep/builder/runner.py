@@ -18,17 +18,25 @@ from ..dataset.datafile import ShardResult
 from ..dataset.layout import remove_path
 from ..dataset.storage import Format, get_format
 from ..execute.local import worker_results
+from ..ingest.headers import Source
+from ..ingest.labels.model import FileLabels
 from ..ingest.labels.targets import Targets
 from .journal import Journal, shard_key
 from .plan import plan_shards
-from .tasks import ShardFailure, ShardTask, Source, run_task
+from .tasks import Part, ShardFailure, ShardTask, run_task
 
 
-def make_tasks(sources: Sequence[Source], per_file: int) -> list[ShardTask]:
+def make_tasks(
+    sources: Sequence[Source], labels: Sequence[FileLabels], per_file: int
+) -> list[ShardTask]:
     """Shard tasks of ``per_file`` examples over all windows, in source order."""
     plans = plan_shards([s.windows for s in sources], per_file)
     return [
-        ShardTask(p.index, p.first_example, tuple((sources[r.source], r) for r in p.regions))
+        ShardTask(
+            p.index,
+            p.first_example,
+            tuple(Part(sources[r.source], labels[r.source], r) for r in p.regions),
+        )
         for p in plans
     ]
 
@@ -107,18 +115,18 @@ class TaskRunner:
             if isinstance(outcome, ShardFailure):
                 continue
             left = {name for name, _ in outcome.left_out}
-            still = [p for p in task.parts if p[0].name in failed and p[0].name not in left]
+            still = [p for p in task.parts if p.name in failed and p.name not in left]
             if not still:
                 continue
-            gone = tuple((name, failed[name]) for name in dict.fromkeys(p[0].name for p in still))
-            kept = tuple(p for p in task.parts if p[0].name not in failed)
+            gone = tuple((name, failed[name]) for name in dict.fromkeys(p.name for p in still))
+            kept = tuple(p for p in task.parts if p.name not in failed)
             remove_path(self.out / fmt.file_name(task.index))  # npy folders are not replaced
             if kept:
                 again[task.index] = (i, task, outcome.left_out + gone)
             else:  # nothing of the shard is left
                 outcomes[i] = ShardFailure(task.index, outcome.left_out + gone)
         reduced = [
-            replace(task, parts=tuple(p for p in task.parts if p[0].name not in failed))
+            replace(task, parts=tuple(p for p in task.parts if p.name not in failed))
             for _, task, _ in again.values()
         ]
         with closing(self._execute(reduced)) as finished:

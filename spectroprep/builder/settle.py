@@ -53,7 +53,7 @@ def settle(
         except OSError as exc:
             raise OutputError(f"{out / record.path}: cannot renumber ({os_reason(exc)})") from exc
         left = {name for name, _ in outcome.left_out}
-        parts = tuple(part for part in task.parts if part[0].name not in left)
+        parts = tuple(part for part in task.parts if part.name not in left)
         final_tasks.append(ShardTask(index, first, parts))
         results.append(dataclasses.replace(outcome, record=record))
         first += record.examples

@@ -7,7 +7,7 @@ run in any process: a local worker pool today, a cluster's workers later.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +17,25 @@ from threadpoolctl import threadpool_limits
 from ..config import Config
 from ..dataset.datafile import ShardResult, write_data_file
 from ..errors import InputError
-from ..features.stft import feature_shape, spectrogram
-from ..ingest.audio.file import AudioInfo, read_region
-from ..ingest.labels.core import FileLabels
+from ..features.stft import feature_shape
+from ..ingest.headers import Source
+from ..ingest.labels.model import FileLabels
 from ..ingest.labels.targets import Targets
-from ..ingest.segments import cut_windows, region_span
-from .plan import Region
+from ..ingest.region import region_features
+from ..ingest.segments import Region
 
 
 @dataclass(frozen=True)
-class Source:
-    """One input file after the header pass."""
+class Part:
+    """Consecutive windows of one source, with the source's labels."""
 
-    name: str  # relative to the audio root: the manifest's "source"
-    path: Path
-    info: AudioInfo
-    samples: int  # length at the target sample rate
-    windows: int  # examples it yields
-    labels: FileLabels = field(default_factory=FileLabels)
+    source: Source
+    labels: FileLabels
+    region: Region
+
+    @property
+    def name(self) -> str:
+        return self.source.name
 
 
 @dataclass(frozen=True)
@@ -43,31 +44,23 @@ class ShardTask:
 
     index: int
     first_example: int
-    parts: tuple[tuple[Source, Region], ...]
+    parts: tuple[Part, ...]
 
     @property
     def n_examples(self) -> int:
-        return sum(region.count for _, region in self.parts)
-
-
-def region_features(source: Source, region: Region, config: Config, out: np.ndarray) -> None:
-    """Features of the windows of ``region`` into ``out`` (region.count, F, T)."""
-    window, hop = config.window_samples, config.hop_samples
-    start, stop = region_span(region.first, region.count, window, hop)
-    signal = read_region(source.path, source.info, start, min(stop, source.samples), config.audio)
-    windows = cut_windows(signal, region.count, window, hop)
-    spectrogram(windows, config.spectrogram, config.audio.sample_rate, out=out)
+        return sum(part.region.count for part in self.parts)
 
 
 def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:
     """The label arrays of a shard: "labels" unless unlabelled, "frame_targets" for events."""
     arrays: dict[str, list[np.ndarray]] = {}
-    for source, region in task.parts:
-        labels = targets.labels(source.labels, region.first, region.count)
+    for part in task.parts:
+        region = part.region
+        labels = targets.labels(part.labels, region.first, region.count)
         if labels is not None:
             arrays.setdefault("labels", []).append(labels)
         if targets.has_frames:
-            frames = targets.frames(source.labels, region.first, region.count)
+            frames = targets.frames(part.labels, region.first, region.count)
             arrays.setdefault("frame_targets", []).append(frames)
     return {name: np.concatenate(parts) for name, parts in arrays.items()}
 
@@ -103,7 +96,7 @@ def run_task(
         if problems and (not skip or not decoded.any()):
             return ShardFailure(task.index, tuple(problems))
         failed = {name for name, _ in problems}
-        kept = replace(task, parts=tuple(p for p in task.parts if p[0].name not in failed))
+        kept = replace(task, parts=tuple(p for p in task.parts if p.name not in failed))
         result = write_data_file(
             root,
             config,
@@ -127,11 +120,12 @@ def _task_features(
     decoded = np.ones(task.n_examples, dtype=bool)
     problems = []
     row = 0
-    for source, region in task.parts:
+    for part in task.parts:
+        region = part.region
         try:
-            region_features(source, region, config, features[row : row + region.count])
+            region_features(part.source, region, config, features[row : row + region.count])
         except InputError as exc:
-            problems.append((source.name, str(exc)))
+            problems.append((part.name, str(exc)))
             decoded[row : row + region.count] = False
         row += region.count
     return features, decoded, problems

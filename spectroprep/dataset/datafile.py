@@ -11,11 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..config import Config
+from ..version import __version__
 from .layout import DIGEST, FORMAT_NAME, FORMAT_VERSION, FileRecord, atomic_path, tree_size
 from .stats import BinStats
 from .storage import get_format
+
+
+def file_sizes(total: int, most: int) -> list[int]:
+    """Examples per file when ``total`` examples go into files of at most ``most``:
+    as few files as that allows, equal in size to one example. Equal files keep
+    worker processes evenly loaded (512, 512, 512, 264 would leave one of two
+    workers a shard behind) and give every reader of a ShardSampler a fair share."""
+    files = -(-total // most)
+    small, extra = divmod(total, files) if files else (0, 0)
+    return [small + 1] * extra + [small] * (files - extra)
 
 
 def shard_attrs(config: Config, kind: str, classes: Sequence[str]) -> dict[str, Any]:

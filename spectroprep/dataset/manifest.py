@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..columns import MANIFEST_COLUMNS
 from ..errors import DatasetError
 from .layout import write_csv
-
-MANIFEST_COLUMNS = ("id", "path", "index", "label", "source", "start", "duration")
-ORIGIN_ID = "origin_id"  # added by ``shard``: the example's id in the dataset first built
-RESERVED = (*MANIFEST_COLUMNS, ORIGIN_ID)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ..columns import MANIFEST_COLUMNS, ORIGIN_ID
 from ..errors import ConfigError, DatasetError
 from .layout import MANIFEST_CSV
-from .manifest import MANIFEST_COLUMNS, ORIGIN_ID, ManifestRow, extra_columns
+from .manifest import ManifestRow, extra_columns
 from .storage import Format
 
 

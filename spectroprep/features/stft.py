@@ -1,5 +1,6 @@
 """Spectrogram features of many equal-length windows at once (pure numpy/scipy):
-linear or mel, power or magnitude, in log, dB or linear scale.
+the framed short-time power (or magnitude) spectrum, made into features by the
+configured kind (``features.kinds``: linear, mel), in log, dB or linear scale.
 
 Frames of all windows in a small batch are windowed and transformed together;
 there is no Python loop per window or per frame. The large buffers are made
@@ -18,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..config import SpectrogramConfig
 from ..errors import ConfigError
-from .melbank import mel_filterbank
+from .kinds import feature_kind
 from .tapers import WindowSpec, taper
 
 # Frames per transform call: about 8-10 one-second windows at a 10 ms hop is
@@ -34,8 +35,19 @@ def frame_count(window_samples: int, spec: SpectrogramConfig) -> int:
 
 
 def feature_shape(window_samples: int, spec: SpectrogramConfig) -> tuple[int, int]:
-    """(frequency bins or mel bands, frames) of one example."""
-    return spec.n_features, frame_count(window_samples, spec)
+    """(frequency rows: bins, mel bands..., frames) of one example."""
+    return feature_kind(spec.kind).rows(spec), frame_count(window_samples, spec)
+
+
+def check_window(spec: SpectrogramConfig) -> None:
+    """ConfigError unless ``spec.window`` is a window function scipy knows."""
+    try:
+        taper(spec.window, spec.win_length)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"spectrogram.window = {spec.window!r}: not a scipy.signal.get_window spec "
+            f'such as "hann" or ["tukey", 0.25] ({exc})'
+        ) from None
 
 
 def pad_left(spec: SpectrogramConfig) -> int:
@@ -89,19 +101,12 @@ def _scale_factor(spec: SpectrogramConfig, sample_rate: int) -> np.ndarray | Non
     return factor.astype(np.float32)
 
 
-def _standardize_rows(x: np.ndarray) -> None:
+def standardize_rows(x: np.ndarray) -> None:
     """In place: each row to zero mean and unit variance (a silent row only loses its mean)."""
     x -= x.mean(axis=-1, keepdims=True)
     std = x.std(axis=-1, keepdims=True)
     std[std == 0] = 1
     x /= std
-
-
-def standardize(windows: np.ndarray) -> np.ndarray:
-    """Each row to zero mean and unit variance (a silent row only loses its mean)."""
-    x = np.array(windows, dtype=np.float32)
-    _standardize_rows(x)
-    return x
 
 
 class _Workspace:
@@ -143,7 +148,7 @@ class _Workspace:
         middle = signal[:, self.left : self.left + self.samples]
         middle[...] = windows
         if spec.standardize:
-            _standardize_rows(middle)
+            standardize_rows(middle)
         if spec.center and spec.pad_mode == "reflect":
             signal[:, : self.left] = signal[:, self.reflect_left]
             signal[:, self.left + self.samples :] = signal[:, self.reflect_right]
@@ -211,11 +216,7 @@ def spectrogram(
         out = np.empty((n, bins, n_frames), dtype=np.float32)
     work = _workspace(spec, samples, n_frames)
     factor = _scale_factor(spec, sample_rate)
-    filters = None
-    if spec.n_mels:
-        fmax = spec.fmax or sample_rate / 2
-        htk, norm = spec.mel_scale == "htk", None if spec.norm == "none" else spec.norm
-        filters = mel_filterbank(sample_rate, spec.n_fft, spec.n_mels, spec.fmin, fmax, htk, norm)
+    project = feature_kind(spec.kind).projection(spec, sample_rate)
     for lo in range(0, n, work.batch):
         power = work.power_spectrum(work.load(windows[lo : lo + work.batch]))
         if factor is not None:
@@ -223,10 +224,7 @@ def spectrogram(
         if spec.power == 1:
             np.sqrt(power, out=power)
         block = out[lo : lo + len(power)]
-        if filters is None:
-            block[...] = power.transpose(0, 2, 1)
-        else:  # (mels, bins) @ (b, bins, frames)
-            np.matmul(filters, power.transpose(0, 2, 1), out=block)
+        project(power, block)
         # scaled while the block is still in cache
         if spec.scale == "log":
             block += np.float32(spec.eps)

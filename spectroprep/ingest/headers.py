@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..builder.tasks import Source
 from ..config import Config
 from ..errors import InputError, SpectroprepWarning
 from .audio.file import AudioInfo, check_channels, exact_length, output_length, probe
@@ -17,6 +17,29 @@ from .segments import count_windows
 from .sources import Inputs, shown_name
 
 Problem = tuple[str, str]  # (input name, message naming the file)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file after the header pass."""
+
+    name: str  # relative to the audio root: the manifest's "source"
+    path: Path
+    info: AudioInfo
+    samples: int  # length at the target sample rate
+    windows: int  # examples it yields
+
+
+def read_source(name: str, path: Path, config: Config) -> Source:
+    """One input's header record: its length and window count at the target rate,
+    from its header alone (but MP3s whose frames cannot be counted)."""
+    info = probe(path)
+    check_channels(path, info, config.audio)
+    if info.estimated:
+        info = exact_length(path, info)
+    samples = output_length(info, config.audio)
+    windows = count_windows(samples, config.window_samples, config.hop_samples, config.segment.pad)
+    return Source(name, path, info, samples, windows)
 
 
 def read_sources(
@@ -35,20 +58,13 @@ def read_sources(
             problems.append((name, f"{shown_name(str(path))}: file name is not UTF-8 (rename it)"))
             continue
         try:
-            info = probe(path)
-            check_channels(path, info, config.audio)
-            if info.estimated:
-                info = exact_length(path, info)
+            source = read_source(name, path, config)
         except InputError as exc:
             problems.append((name, str(exc)))
             continue
-        if info.undecodable:
-            _warn_undecodable(path, info)
-        samples = output_length(info, config.audio)
-        windows = count_windows(
-            samples, config.window_samples, config.hop_samples, config.segment.pad
-        )
-        sources.append(Source(name, path, info, samples, windows))
+        if source.info.undecodable:
+            _warn_undecodable(path, source.info)
+        sources.append(source)
     return sources, problems
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..dataset.manifest import RESERVED
+from ..columns import RESERVED
 from ..errors import InputError
 from .sources import Inputs, rows_by_input
 

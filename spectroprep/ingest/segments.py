@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass(frozen=True)
+class Region:
+    """Consecutive windows ``first .. first+count-1`` of source ``source``."""
+
+    source: int
+    first: int
+    count: int
 
 
 def count_windows(n_samples: int, window: int, hop: int, pad: str) -> int:

@@ -10,12 +10,16 @@ runs, in file order, while every batch mixes examples from many places.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .reader import Batch, Dataset
+Batch = tuple[np.ndarray, np.ndarray | None]  # features, and labels unless unlabelled
+
+
+class BatchReader(Protocol):
+    def get_batch(self, indices: Any) -> Batch: ...
+
 
 # examples per shuffled run: the 256 runs of a 1024-example window mix a batch of 64
 # nearly as well as a random permutation does (docs/performance.md)
@@ -59,7 +63,7 @@ def epoch_order(
 
 
 def window_batches(
-    dataset: Dataset,
+    dataset: BatchReader,
     order: np.ndarray,
     ends: np.ndarray,
     batch_size: int,

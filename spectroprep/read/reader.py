@@ -19,14 +19,12 @@ from ..dataset.manifest_table import ManifestTable, read_table
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
-from .epochs import epoch_order, run_length, window_batches
+from .epochs import Batch, epoch_order, run_length, window_batches
 from .prefetch import prefetched
 
 TARGETS = ("labels", "frames")
 NORMALIZE = ("bins", "global")  # or True (bins) / False
 SHUFFLE_WINDOW = 1024  # examples shuffled together by batches(): ~100 MB at (257, 101) float32
-
-Batch = tuple[np.ndarray, np.ndarray | None]
 
 
 def file_runs(
@@ -182,7 +180,7 @@ class Dataset:
             raise IndexError(f"index {bad} out of range for a dataset of {n} examples")
         return np.where(idx < 0, idx + n, idx)
 
-    def get_batch(self, indices: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    def get_batch(self, indices: Any) -> Batch:
         """Examples at ``indices`` in the order given: (X (B, F, T), y), y being
         (B,) class ids, (B, C) multi-hot, (B, T, C) frame targets, or None.
 

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .reader import Batch, Dataset
+    from .epochs import Batch
+    from .reader import Dataset
 
 
 def split_files(counts: Sequence[int], parts: int) -> list[list[int]]:

@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..config import Config
 from ..dataset.datafile import ShardResult, label_counts
 from ..dataset.layout import DATASET_JSON
 from ..dataset.manifest import describe_columns
 from ..dataset.stats import BinStats
+from ..version import __version__
 
 
 def fingerprint(root: Path) -> str:

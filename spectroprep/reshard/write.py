@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..builder.plan import file_sizes
+from ..columns import ORIGIN_ID
 from ..config import Config
-from ..dataset.datafile import ShardResult, shard_attrs
+from ..dataset.datafile import ShardResult, file_sizes, shard_attrs
 from ..dataset.layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
-from ..dataset.manifest import ORIGIN_ID, write_manifest
+from ..dataset.manifest import write_manifest
 from ..dataset.manifest_table import ManifestTable
 from ..dataset.stats import merge_all
 from ..dataset.storage import get_format

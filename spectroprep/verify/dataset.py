@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..columns import MANIFEST_COLUMNS
 from ..config import Config
 from ..dataset.layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
-from ..dataset.manifest import MANIFEST_COLUMNS
 from ..dataset.storage import Format, get_format
 from ..errors import ConfigError, DatasetError
 from .report import Log

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ..columns import MANIFEST_COLUMNS
 from ..dataset.layout import MANIFEST_CSV, check_inside
-from ..dataset.manifest import MANIFEST_COLUMNS, extra_columns
+from ..dataset.manifest import extra_columns
 from ..dataset.storage import Reader
 from ..errors import DatasetError
 from ..naming import natural_key

@@ -92,22 +92,17 @@ def _recompute_one(
 def _features(ds: Dataset, path: Path, name: str, start: float) -> np.ndarray:
     """The example's features computed again from its source, in float64."""
     # the feature code, needed only here: verify's other checks read the format alone
-    from ..builder.plan import Region
-    from ..builder.tasks import Source, region_features
-    from ..ingest.audio.file import exact_length, output_length, probe
+    from ..ingest.headers import read_source
+    from ..ingest.region import region_features
+    from ..ingest.segments import Region
 
     if not path.is_file():
         raise InputError(f"source {path} is gone")
     config = ds.config
-    info = probe(path)
-    if info.estimated:
-        info = exact_length(path, info)
-    samples = output_length(info, config.audio)
+    source = read_source(name, path, config)
     window = round(start * config.audio.sample_rate / config.hop_samples)
-    if window * config.hop_samples >= samples:
+    if window * config.hop_samples >= source.samples:
         raise InputError(f"{path}: too short now for the window at {start:g} s")
     out = np.empty((1, *ds.shape), dtype=np.float32)
-    region_features(
-        Source(name, path, info, samples, window + 1), Region(0, window, 1), config, out
-    )
+    region_features(source, Region(0, window, 1), config, out)
     return out[0].astype(np.float64)

@@ -18,7 +18,7 @@ from ...config import AudioConfig
 from ...errors import InputError
 from .containers import check_length
 from .decode import decode_mono, libsndfile_reason
-from .resample import RESAMPLERS, input_span, rate_ratio
+from .resample import input_span, rate_ratio, resampler
 from .streams import (
     MPEG_SUBTYPES,
     OGG_SUBTYPES,
@@ -88,7 +88,7 @@ def output_length(info: AudioInfo, audio: AudioConfig) -> int:
     up, down = rate_ratio(info.sample_rate, audio.sample_rate)
     if up == down:
         return info.frames
-    return RESAMPLERS[audio.resampler].length(info.frames, up, down)
+    return resampler(audio.resampler).length(info.frames, up, down)
 
 
 def check_channels(path: Path, info: AudioInfo, audio: AudioConfig) -> None:
@@ -130,9 +130,9 @@ def read_region(
     up, down = rate_ratio(info.sample_rate, audio.sample_rate)
     if up == down:
         return _decode(path, info, start, stop, audio)
-    resampler = RESAMPLERS[audio.resampler]
+    chosen = resampler(audio.resampler)
     spans = [
-        (lo, hi, *input_span(resampler, lo, hi, up, down, info.frames))
+        (lo, hi, *input_span(chosen, lo, hi, up, down, info.frames))
         for lo, hi in _resample_blocks(start, stop)
     ]
     first_in, stop_in = spans[0][2], spans[-1][3]
@@ -140,7 +140,7 @@ def read_region(
     out = np.empty(stop - start, dtype=np.float32)
     for lo, hi, block_in, block_stop in spans:
         part = samples[block_in - first_in : block_stop - first_in]
-        resampled = resampler.resample(part, info.sample_rate, audio.sample_rate)
+        resampled = chosen.resample(part, info.sample_rate, audio.sample_rate)
         offset = block_in * up // down
         keep_lo, keep_hi = max(lo, start), min(hi, stop)
         out[keep_lo - start : keep_hi - start] = resampled[keep_lo - offset : keep_hi - offset]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
+
+from ...plugins import RESAMPLERS
 
 
 def rate_ratio(rate_in: int, rate_out: int) -> tuple[int, int]:
@@ -80,11 +82,15 @@ class Polyphase:
         return np.asarray(resample_poly(x, up, down), dtype=np.float32)
 
 
-RESAMPLERS: dict[str, Resampler] = {
-    "soxr_hq": Soxr("HQ"),
-    "soxr_vhq": Soxr("VHQ"),
-    "scipy": Polyphase(),
-}
+# registered by name in plugins.RESAMPLERS
+SOXR_HQ = Soxr("HQ")
+SOXR_VHQ = Soxr("VHQ")
+POLYPHASE = Polyphase()
+
+
+def resampler(name: str) -> Resampler:
+    """The resampler called ``name`` (``audio.resampler``)."""
+    return cast(Resampler, RESAMPLERS.get(name))
 
 
 def input_span(

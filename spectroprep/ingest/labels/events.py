@@ -20,11 +20,12 @@ import numpy as np
 
 from ...errors import InputError, LabelWarning
 from ..sources import InputMatcher, Inputs, read_table
-from .core import NO_EVENTS, FileLabels, LabelSet, Vocabulary
+from .model import NO_EVENTS, FileLabels, LabelSet
+from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from ...builder.tasks import Source
     from ...config import Config
+    from ..headers import Source
 
 COLUMNS = ("filename", "onset", "offset", "event_label")
 

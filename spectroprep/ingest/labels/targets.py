@@ -24,7 +24,7 @@ import numpy as np
 
 from ...config import Config
 from ...features.stft import frame_centres
-from .core import FileLabels, LabelSet
+from .model import FileLabels, LabelSet
 
 FRAME_RULE = "active when the frame centre lies in [onset, offset) and inside the window"
 
