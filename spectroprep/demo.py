@@ -17,6 +17,7 @@ import soundfile as sf
 
 from .builder.pipeline import build
 from .dataset.manifest import read_manifest
+from .plugins import FORMATS
 from .read.reader import open_dataset
 from .read.summary import format_summary, summarize
 from .reshard import shard
@@ -155,7 +156,7 @@ def main(workdir: str = "demo-work") -> None:
     )
     # small files so that the two workers share the work, as on a real corpus
     sizes = ["storage.shard_examples=32", "storage.block_size=32"]
-    for fmt in ("hdf5", "npy"):
+    for fmt in FORMATS.names():
         out = work / f"dataset-{fmt}"
         command = [
             "spectroprep",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..dataset.storage import get_format
 from . import Rate
 
 TRAINING_PATTERN = "shuffled epoch"
@@ -95,20 +96,11 @@ def _advice(
             f"more workers: the rate grew {growth:.1f}x from {first.workers} to "
             f"{last.workers}; this machine has {cores} cores (try --workers {last.workers},{cores})"
         )
-    if storage["format"] == "npy":
-        tips.append(
-            "npy blocks read one file per example: convert to HDF5 shards with "
-            "`spectroprep shard DATASET --out NEW --format hdf5`"
-        )
+    tips += get_format(storage["format"]).advice(storage)
     if codec in ("gzip", "lzf", "blosc2-zstd"):
         tips.append(
             f"{codec} decompression costs CPU on every read: re-shard with "
             "`--compression none` (or blosc2-lz4 for smaller files)"
-        )
-    if storage["format"] == "hdf5" and storage["chunk_examples"] > 1:
-        tips.append(
-            f"chunks of {storage['chunk_examples']} examples are read whole for a single "
-            "example: re-shard with `--chunk-size 1` for random access"
         )
     if info["features"]["dtype"] == "float32":
         tips.append(

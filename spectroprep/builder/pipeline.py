@@ -134,11 +134,8 @@ class _Build:
         to decode, each from its own shard (the others are not redone), then close the
         gaps in ids and file names that they leave (``settle``)."""
         config = self.config
-        per_file = (
-            config.storage.shard_examples
-            if config.storage.format == "hdf5"
-            else config.storage.block_size
-        )
+        fmt = get_format(config.storage.format)
+        per_file = fmt.examples_per_file(config.storage)
         skip = self.on_error == "skip"
         tasks = make_tasks(sources, label_set.files, per_file)
         targets = Targets.from_config(label_set, config)
@@ -160,7 +157,7 @@ class _Build:
         failed = list(reasons.items())
         for _, message in failed:
             warnings.warn(f"left out {message}", SpectroprepWarning, stacklevel=2)
-        tasks, results = settle(tasks, outcomes, self.out, get_format(config.storage.format))
+        tasks, results = settle(tasks, outcomes, self.out, fmt)
         if not results:
             raise InputError(f"{self.audio}: no file could be decoded")
         bad = {name for name, _ in failed}

@@ -24,7 +24,7 @@ from .layout import (
     os_reason,
     temp_path,
 )
-from .storage import FORMATS
+from .storage import all_formats
 
 _TOP_LEVEL_FILES = {DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, JOURNAL}
 
@@ -34,7 +34,7 @@ def _written_by_us(rel: str) -> bool:
     also inside a split's folder (``shard --split`` writes NAME/dataset.json...)."""
     split_rel = rel.partition("/")[2]
     return TEMP_MARK in rel or any(
-        path in _TOP_LEVEL_FILES or any(fmt.OWNED.fullmatch(path) for fmt in FORMATS.values())
+        path in _TOP_LEVEL_FILES or any(fmt.OWNED.fullmatch(path) for fmt in all_formats())
         for path in (rel, split_rel)
     )
 

@@ -275,7 +275,7 @@ class Dataset:
         if not all(isinstance(f, int | np.integer) and 0 <= f < len(self.files) for f in files):
             raise IndexError(f"shards must be data file indices below {len(self.files)}")
         storage = self.config.storage
-        run = run_length(storage.chunk_examples if storage.format == "hdf5" else 1)
+        run = run_length(get_format(storage.format).chunk_rows(storage))
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
         return epoch_order(self._starts, files, run, shuffle_window, rng)
 

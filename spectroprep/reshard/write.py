@@ -115,7 +115,7 @@ def _write_files(
     """Write every data file of every new dataset on worker processes; each dataset's
     results in file order."""
     storage = config.storage
-    per_file = storage.shard_examples if storage.format == "hdf5" else storage.block_size
+    per_file = get_format(storage.format).examples_per_file(storage)
     attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
     tasks = []
     for folder, positions in zip(folders, planned.positions, strict=True):

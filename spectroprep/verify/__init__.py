@@ -22,17 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dataset.storage.codecs import compression_options
+from ..dataset.storage.check.record import DatasetRecord, load_dataset
+from ..dataset.storage.check.report import Log, Problem, Report
+from ..dataset.storage.check.values import Totals
 from ..errors import ConfigError
-from .dataset import Dataset, load_dataset
 from .files import check_files, check_unlisted
-from .hdf5 import check_shard
 from .manifest import check_manifest
-from .npy import check_block
 from .recompute import pick_examples, recompute_examples
 from .rejected import check_rejected
-from .report import Log, Problem, Report
-from .values import Totals
 
 __all__ = ["Problem", "Report", "verify"]
 
@@ -61,18 +58,14 @@ def verify(path: str | Path, recompute: int = 0, seed: int = 0) -> Report:
     return log.report(ds.examples, len(ds.files))
 
 
-def _check_contents(ds: Dataset, present: list[int], log: Log, totals: Totals) -> set[int]:
+def _check_contents(ds: DatasetRecord, present: list[int], log: Log, totals: Totals) -> set[int]:
     """Check every present data file; returns those whose labels can be read and are
     valid, so that the manifest's labels can be compared with them."""
     totals.complete = len(present) == len(ds.files)
-    if ds.config.storage.format == "hdf5":
-        try:
-            compression_options(ds.config.storage)  # the codec's plugin is needed to read
-        except ConfigError as exc:
-            log.add(None, None, f"cannot read the shards: {exc}")
-            totals.complete = False
-            return set()
-        check = check_shard
-    else:
-        check = check_block
-    return {i for i in present if check(ds, i, log, totals)}
+    try:
+        ds.fmt.check_storage(ds.config.storage)
+    except ConfigError as exc:
+        log.add(None, None, f"cannot read the data files: {exc}")
+        totals.complete = False
+        return set()
+    return {i for i in present if ds.fmt.check_file(ds, i, log, totals)}

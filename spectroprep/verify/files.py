@@ -16,14 +16,14 @@ from ..dataset.layout import (
     digest_path,
     tree_size,
 )
+from ..dataset.storage.check.record import DatasetRecord
+from ..dataset.storage.check.report import Log
 from ..errors import DatasetError
-from .dataset import Dataset
-from .report import Log
 
 _LEFT_OVER = "left over from an interrupted build (run the build again with --resume to finish it)"
 
 
-def check_files(ds: Dataset, log: Log) -> list[int]:
+def check_files(ds: DatasetRecord, log: Log) -> list[int]:
     """Each listed data file: where the format puts it, inside the folder, present, with
     the recorded size and digest (of the algorithm it names). Returns the indices of
     those present."""
@@ -53,7 +53,7 @@ def check_files(ds: Dataset, log: Log) -> list[int]:
     return present
 
 
-def check_unlisted(ds: Dataset, log: Log) -> None:
+def check_unlisted(ds: DatasetRecord, log: Log) -> None:
     """Every file in the folder is dataset.json, manifest.csv, rejected.csv, a listed
     data file, or a file the format keeps inside a listed data folder (npy block). A
     build journal is named as what an interrupted build left."""
@@ -83,7 +83,7 @@ def check_unlisted(ds: Dataset, log: Log) -> None:
                 )
 
 
-def _folder_members(ds: Dataset, index: int) -> set[str]:
+def _folder_members(ds: DatasetRecord, index: int) -> set[str]:
     """Names of the files the format writes in data folder ``index`` (an npy block)."""
     record, first = ds.files[index], ds.first_ids[index]
     names = {

@@ -14,10 +14,10 @@ from ..columns import MANIFEST_COLUMNS
 from ..dataset.layout import MANIFEST_CSV, check_inside
 from ..dataset.manifest import extra_columns
 from ..dataset.storage import Reader
+from ..dataset.storage.check.record import DatasetRecord
+from ..dataset.storage.check.report import Log
 from ..errors import DatasetError
 from ..naming import natural_key
-from .dataset import Dataset
-from .report import Log
 
 _SEPARATOR = ";"  # between the class names of one manifest label (README, Labels)
 
@@ -25,7 +25,7 @@ _SEPARATOR = ";"  # between the class names of one manifest label (README, Label
 class _StoredLabels:
     """The stored labels of one data file at a time, as manifest label text."""
 
-    def __init__(self, ds: Dataset, usable: set[int]) -> None:
+    def __init__(self, ds: DatasetRecord, usable: set[int]) -> None:
         self._ds, self._usable = ds, usable
         self._reader: Reader | None = None  # opened on first use: unlabelled data needs none
         self._file = -1
@@ -61,7 +61,9 @@ class _StoredLabels:
 class _ManifestCheck:
     """Checks manifest.csv row by row; per-id state is one integer array, not rows."""
 
-    def __init__(self, ds: Dataset, labels: _StoredLabels, wanted: set[int], log: Log) -> None:
+    def __init__(
+        self, ds: DatasetRecord, labels: _StoredLabels, wanted: set[int], log: Log
+    ) -> None:
         self.ds, self.labels, self.wanted, self.log = ds, labels, wanted, log
         self.line_of = np.zeros(ds.examples + 1, dtype=np.int64)  # 0: no row yet
         self.rows = 0
@@ -198,7 +200,7 @@ class _ManifestCheck:
 
 
 def check_manifest(
-    ds: Dataset, labelled: set[int], wanted: set[int], log: Log
+    ds: DatasetRecord, labelled: set[int], wanted: set[int], log: Log
 ) -> dict[int, tuple[str, float]]:
     """Stream manifest.csv through the row checks; returns (source, start) of the
     examples in ``wanted`` that have a valid row."""

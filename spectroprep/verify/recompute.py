@@ -12,9 +12,9 @@ from threadpoolctl import threadpool_limits
 
 from ..dataset.layout import DATASET_JSON
 from ..dataset.storage import Reader
+from ..dataset.storage.check.record import DatasetRecord
+from ..dataset.storage.check.report import Log
 from ..errors import ConfigError, InputError
-from .dataset import Dataset
-from .report import Log
 
 _RTOL = 1e-5  # recomputed features: allowed difference, relative to the example's range
 
@@ -27,7 +27,7 @@ def pick_examples(examples: int, count: int, seed: int) -> set[int]:
     return {int(i) + 1 for i in picked}
 
 
-def recompute_examples(ds: Dataset, picked: dict[int, tuple[str, float]], log: Log) -> None:
+def recompute_examples(ds: DatasetRecord, picked: dict[int, tuple[str, float]], log: Log) -> None:
     """Recompute the picked examples from their source audio and compare. A source that
     is gone or unreadable is a warning: the dataset may well outlive its audio."""
     root = ds.info.get("provenance", {}).get("inputs", {}).get("root")
@@ -50,7 +50,7 @@ def recompute_examples(ds: Dataset, picked: dict[int, tuple[str, float]], log: L
 
 
 def _recompute_one(
-    ds: Dataset,
+    ds: DatasetRecord,
     reader: Reader,
     audio_root: Path,
     example: int,
@@ -89,7 +89,7 @@ def _recompute_one(
         )
 
 
-def _features(ds: Dataset, path: Path, name: str, start: float) -> np.ndarray:
+def _features(ds: DatasetRecord, path: Path, name: str, start: float) -> np.ndarray:
     """The example's features computed again from its source, in float64."""
     # the feature code, needed only here: verify's other checks read the format alone
     from ..ingest.headers import read_source

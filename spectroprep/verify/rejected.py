@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 
 from ..dataset.layout import REJECTED_COLUMNS, REJECTED_CSV
-from .dataset import Dataset
-from .report import Log
+from ..dataset.storage.check.record import DatasetRecord
+from ..dataset.storage.check.report import Log
 
 
-def check_rejected(ds: Dataset, log: Log) -> None:
+def check_rejected(ds: DatasetRecord, log: Log) -> None:
     """rejected.csv has one row per rejected input that dataset.json counts."""
     expected = ds.info.get("counts", {}).get("rejected", 0)
     path = ds.root / REJECTED_CSV

@@ -1,7 +1,10 @@
-"""Storage formats: each a module with a shard writer and a reader, chosen by name.
+"""Storage formats: each a module with a data-file writer, a reader and its checks,
+chosen by name from ``plugins.FORMATS``.
 
 The name is stored in dataset.json (``config.storage.format``), so a reader
-always knows which module wrote the data.
+always knows which module wrote the data. Everything that differs between
+formats is in the ``Format`` protocol below; nothing outside the format's own
+module names one.
 """
 
 from __future__ import annotations
@@ -9,14 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
 from ...config import StorageConfig
 from ...errors import DatasetError
+from ...plugins import FORMATS
 from ..layout import FileRecord
-from . import hdf5, npy
+
+if TYPE_CHECKING:
+    from .check.record import DatasetRecord
+    from .check.report import Log
+    from .check.values import Totals
 
 
 class Reader(Protocol):
@@ -70,14 +78,42 @@ class Reader(Protocol):
 
 
 class Format(Protocol):
-    """What a storage module provides."""
+    """What a storage format provides (a module, or any object with these names)."""
 
     Reader: type[Reader]
     OWNED: re.Pattern[str]  # relative paths (posix) of everything the format writes
 
-    def file_name(self, index: int) -> str: ...
+    def file_name(self, index: int) -> str:
+        """Path of data file ``index``, relative to the dataset folder."""
+        ...
 
-    def example_path(self, file: str, row: int, example_id: int) -> str: ...
+    def example_path(self, file: str, row: int, example_id: int) -> str:
+        """What manifest.csv's "path" names for row ``row`` of data file ``file``."""
+        ...
+
+    def examples_per_file(self, storage: StorageConfig) -> int:
+        """Most examples a data file holds with these settings."""
+        ...
+
+    def chunk_rows(self, storage: StorageConfig) -> int:
+        """Rows that are read together (a chunk): shuffled epochs keep runs of whole
+        chunks, so that a shuffled read costs what a sequential one does."""
+        ...
+
+    def check_storage(self, storage: StorageConfig) -> None:
+        """Raise ConfigError if this process cannot read such files (a codec's plugin
+        is missing, ...)."""
+        ...
+
+    def check_file(self, ds: DatasetRecord, file: int, log: Log, totals: Totals) -> bool:
+        """``verify``: check data file ``file`` in full, adding what is wrong to ``log``
+        and its label counts to ``totals``; True if its labels are readable and valid."""
+        ...
+
+    def advice(self, storage: Mapping[str, Any]) -> list[str]:
+        """``bench``: what would make these files read faster, in words with the
+        command to run (dataset.json's "storage" settings)."""
+        ...
 
     def write(
         self,
@@ -100,14 +136,14 @@ class Format(Protocol):
         ...
 
 
-FORMATS: dict[str, Format] = {"hdf5": hdf5, "npy": npy}  # type: ignore[dict-item]
-
-
 def get_format(name: str) -> Format:
-    """The storage module called ``name``."""
+    """The storage format called ``name``."""
     try:
-        return FORMATS[name]
-    except KeyError:
-        raise DatasetError(
-            f"unknown storage format {name!r} (known: {', '.join(FORMATS)})"
-        ) from None
+        return cast(Format, FORMATS.get(name))
+    except KeyError as exc:
+        raise DatasetError(exc.args[0]) from None
+
+
+def all_formats() -> list[Format]:
+    """Every registered format."""
+    return [get_format(name) for name in FORMATS.names()]

@@ -25,6 +25,7 @@ import numpy as np
 from ...config import StorageConfig
 from ..layout import new_hasher
 from .codecs import compression_options
+from .hdf5_check import check_file as check_file
 from .hdf5_index import index_of, pack, userblock_bytes
 from .hdf5_read import Reader as Reader
 
@@ -41,6 +42,27 @@ def file_name(index: int) -> str:
 def example_path(file: str, row: int, example_id: int) -> str:
     """Manifest path of an example: its shard."""
     return file
+
+
+def examples_per_file(storage: StorageConfig) -> int:
+    return storage.shard_examples
+
+
+def chunk_rows(storage: StorageConfig) -> int:
+    return storage.chunk_examples
+
+
+def check_storage(storage: StorageConfig) -> None:
+    compression_options(storage)  # the codec's plugin is needed to read
+
+
+def advice(storage: Mapping[str, Any]) -> list[str]:
+    if storage["chunk_examples"] > 1:
+        return [
+            f"chunks of {storage['chunk_examples']} examples are read whole for a single "
+            "example: re-shard with `--chunk-size 1` for random access"
+        ]
+    return []
 
 
 def write(

@@ -18,6 +18,7 @@ import numpy as np
 from ...config import StorageConfig
 from ...naming import natural_sorted
 from ..layout import FileRecord, Hasher, member_header, new_hasher
+from .npy_check import check_file as check_file
 
 OWNED = re.compile(r"blocks(/block-\d+(/(id-\d+|labels|frame_targets)\.npy)?)?")  # what we write
 
@@ -30,6 +31,25 @@ def file_name(index: int) -> str:
 def example_path(file: str, row: int, example_id: int) -> str:
     """Manifest path of an example: its own .npy file."""
     return f"{file}/id-{example_id}.npy"
+
+
+def examples_per_file(storage: StorageConfig) -> int:
+    return storage.block_size
+
+
+def chunk_rows(storage: StorageConfig) -> int:
+    return 1
+
+
+def check_storage(storage: StorageConfig) -> None:
+    """npy blocks are never compressed: nothing more is needed to read them."""
+
+
+def advice(storage: Mapping[str, Any]) -> list[str]:
+    return [
+        "npy blocks read one file per example: convert to HDF5 shards with "
+        "`spectroprep shard DATASET --out NEW --format hdf5`"
+    ]
 
 
 def write(

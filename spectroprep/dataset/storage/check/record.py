@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import MANIFEST_COLUMNS
-from ..config import Config
-from ..dataset.layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
-from ..dataset.storage import Format, get_format
-from ..errors import ConfigError, DatasetError
+from ....columns import MANIFEST_COLUMNS
+from ....config import Config
+from ....errors import ConfigError, DatasetError
+from ...layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
+from .. import Format, get_format
 from .report import Log
 
 LABEL_KINDS = ("single", "per-window", "multi", "events", "none")
@@ -23,7 +23,7 @@ CLASS_IDS = ("single", "per-window")  # labels (N,) int64; the others (N, C) uin
 
 
 @dataclass(frozen=True)
-class Dataset:
+class DatasetRecord:
     """A dataset as its dataset.json describes it."""
 
     root: Path
@@ -71,7 +71,7 @@ def _strip(message: str, *prefixes: Path) -> str:
     return message
 
 
-def load_dataset(root: Path, log: Log) -> Dataset | None:
+def load_dataset(root: Path, log: Log) -> DatasetRecord | None:
     """The dataset's description, or None (and a problem) when dataset.json is unusable."""
     if not root.is_dir():
         log.add(None, None, f"{root}: no such folder")
@@ -109,7 +109,7 @@ def load_dataset(root: Path, log: Log) -> Dataset | None:
         log.add(DATASET_JSON, None, f"malformed: {', '.join(malformed)}")
         return None
     first_ids = list(accumulate((f.examples for f in files), initial=1))[:-1]
-    ds = Dataset(root, info, config, fmt, files, (bins, frames), kind, classes, first_ids)
+    ds = DatasetRecord(root, info, config, fmt, files, (bins, frames), kind, classes, first_ids)
     if dtype != config.storage.dtype:
         log.add(DATASET_JSON, None, f"features.dtype {dtype!r} but storage.dtype {ds.dtype}")
     counts = info.get("counts", {})

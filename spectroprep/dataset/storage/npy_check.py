@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from .dataset import Dataset
-from .report import Log, Tally
-from .values import Totals, check_frames, check_labels, non_finite
+from .check.record import DatasetRecord
+from .check.report import Log, Tally
+from .check.values import Totals, check_frames, check_labels, non_finite
 
 _NPY_HEADERS = {
     (1, 0): npy_format.read_array_header_1_0,
@@ -18,7 +18,7 @@ _NPY_HEADERS = {
 }
 
 
-def check_block(ds: Dataset, index: int, log: Log, totals: Totals) -> bool:
+def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
     """One npy block: each example's file, then its label arrays."""
     record, first = ds.files[index], ds.first_ids[index]
     tally = Tally("features not finite")
@@ -42,7 +42,7 @@ def check_block(ds: Dataset, index: int, log: Log, totals: Totals) -> bool:
     return check_labels(ds, labels, where, index, log, totals)
 
 
-def _check_npy_frames(ds: Dataset, index: int, log: Log, totals: Totals) -> None:
+def _check_npy_frames(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> None:
     record = ds.files[index]
     where = f"{record.path}/frame_targets.npy"
     shape = ds.frame_shape(record.examples)

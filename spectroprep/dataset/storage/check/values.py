@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dataset.layout import DATASET_JSON
-from .dataset import CLASS_IDS, Dataset
+from ...layout import DATASET_JSON
+from .record import CLASS_IDS, DatasetRecord
 from .report import Log, Tally
 
 
@@ -31,7 +31,7 @@ class Totals:
     active_frames: np.ndarray
     complete: bool = True  # False once a label array is missing or unreadable
 
-    def compare(self, ds: Dataset, log: Log) -> None:
+    def compare(self, ds: DatasetRecord, log: Log) -> None:
         if not self.complete or ds.kind == "none":
             return
         counts = ds.info.get("counts", {})
@@ -52,7 +52,7 @@ class Totals:
 
 
 def check_labels(
-    ds: Dataset, labels: np.ndarray, where: str, index: int, log: Log, totals: Totals
+    ds: DatasetRecord, labels: np.ndarray, where: str, index: int, log: Log, totals: Totals
 ) -> bool:
     """Shape, dtype and values of the labels of data file ``index``; False if unusable."""
     n, first = ds.files[index].examples, ds.first_ids[index]

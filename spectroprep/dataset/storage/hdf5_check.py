@@ -16,19 +16,19 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..config import StorageConfig
-from ..dataset.layout import FORMAT_NAME, FORMAT_VERSION
-from ..dataset.storage.codecs import compression_options
-from ..dataset.storage.hdf5_index import ShardIndex, index_of, read_index
-from ..errors import DatasetError
-from .dataset import Dataset
-from .report import Log, Tally
-from .values import Totals, check_frames, check_labels, non_finite
+from ...config import StorageConfig
+from ...errors import DatasetError
+from ..layout import FORMAT_NAME, FORMAT_VERSION
+from .check.record import DatasetRecord
+from .check.report import Log, Tally
+from .check.values import Totals, check_frames, check_labels, non_finite
+from .codecs import compression_options
+from .hdf5_index import ShardIndex, index_of, read_index
 
 _READ_BYTES = 8 << 20  # bytes of an HDF5 array read at once (whole chunks)
 
 
-def check_shard(ds: Dataset, index: int, log: Log, totals: Totals) -> bool:
+def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
     """One HDF5 shard: attributes, datasets, layout, ids, and every value read once."""
     record = ds.files[index]
     rel, n, first = record.path, record.examples, ds.first_ids[index]
@@ -68,7 +68,7 @@ def check_shard(ds: Dataset, index: int, log: Log, totals: Totals) -> bool:
         return check_labels(ds, labels, rel, index, log, totals)
 
 
-def _check_index(ds: Dataset, h5: h5py.File, rel: str, log: Log) -> None:
+def _check_index(ds: DatasetRecord, h5: h5py.File, rel: str, log: Log) -> None:
     """The userblock's index of row offsets, which readers trust, against HDF5's own
     chunk records; a shard written before the index existed gets a warning."""
     fd = os.open(ds.root / rel, os.O_RDONLY)
@@ -102,7 +102,7 @@ def _index_fields(index: ShardIndex) -> tuple[Any, ...]:
     return arrays, labels if index.labels_at >= 0 else None
 
 
-def _expected_attrs(ds: Dataset) -> dict[str, Any]:
+def _expected_attrs(ds: DatasetRecord) -> dict[str, Any]:
     """The attributes a shard of this dataset carries (describe.shard_attrs)."""
     attrs: dict[str, Any] = {
         "format": FORMAT_NAME,
@@ -119,7 +119,7 @@ def _expected_attrs(ds: Dataset) -> dict[str, Any]:
     return attrs
 
 
-def _check_attrs(ds: Dataset, attrs: Any, rel: str, log: Log) -> None:
+def _check_attrs(ds: DatasetRecord, attrs: Any, rel: str, log: Log) -> None:
     for key, want in _expected_attrs(ds).items():
         if key not in attrs:
             log.add(rel, None, f"attribute {key} is missing", kind="attributes")
@@ -183,7 +183,12 @@ def _show(filters: tuple[tuple[int, str, tuple[int, ...]], ...]) -> str:
 
 
 def _check_layout(
-    ds: Dataset, dset: h5py.Dataset, rel: str, shape: tuple[int, ...], dtype: np.dtype, log: Log
+    ds: DatasetRecord,
+    dset: h5py.Dataset,
+    rel: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    log: Log,
 ) -> bool:
     """Shape, dtype, chunks and filters of a chunked array (/features, /frame_targets).
     False when the shape is wrong: its rows cannot be matched with examples."""
@@ -246,7 +251,7 @@ def _scan_chunks(
         yield lo, block
 
 
-def _check_h5_features(ds: Dataset, dset: h5py.Dataset, index: int, log: Log) -> None:
+def _check_h5_features(ds: DatasetRecord, dset: h5py.Dataset, index: int, log: Log) -> None:
     record, first = ds.files[index], ds.first_ids[index]
     if not _check_layout(ds, dset, record.path, (record.examples, *ds.shape), ds.dtype, log):
         return
@@ -257,7 +262,9 @@ def _check_h5_features(ds: Dataset, dset: h5py.Dataset, index: int, log: Log) ->
     tally.report(log, record.path)
 
 
-def _check_h5_frames(ds: Dataset, dset: h5py.Dataset, index: int, log: Log, totals: Totals) -> None:
+def _check_h5_frames(
+    ds: DatasetRecord, dset: h5py.Dataset, index: int, log: Log, totals: Totals
+) -> None:
     record, first = ds.files[index], ds.first_ids[index]
     shape = ds.frame_shape(record.examples)
     if not _check_layout(ds, dset, record.path, shape, np.dtype(np.uint8), log):
