@@ -24,6 +24,7 @@ lint: install
 	$(BIN)/ruff check spectroprep tests
 	$(BIN)/ruff format --check spectroprep tests
 	$(BIN)/mypy spectroprep
+	$(BIN)/lint-imports
 
 # every benchmark, side by side with its baselines; writes benchmarks/RESULTS.md
 bench: install

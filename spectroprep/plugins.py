@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 
@@ -46,6 +47,10 @@ class Registry:
             raise ValueError(f"a {self.what} called {name!r} is registered already")
         self._loaded[name] = plugin
 
+    def added(self) -> dict[str, Any]:
+        """The plug-ins added with ``register``, by name."""
+        return {name: p for name, p in self._loaded.items() if name not in self._where}
+
     def unregister(self, name: str) -> None:
         """Remove a plug-in added with ``register`` (built-ins stay)."""
         if name in self._where:
@@ -79,3 +84,25 @@ RESAMPLERS = Registry(
         "scipy": "spectroprep.ingest.audio.resample:POLYPHASE",
     },
 )
+
+_REGISTRIES = {"formats": FORMATS, "feature kinds": FEATURE_KINDS, "resamplers": RESAMPLERS}
+
+
+def added_plugins() -> dict[str, dict[str, Any]]:
+    """Every plug-in added with ``register``, in a form that pickles (a module by its
+    name): what a worker process needs to know the same plug-ins as its parent."""
+    return {
+        kind: {n: p.__name__ if isinstance(p, ModuleType) else p for n, p in r.added().items()}
+        for kind, r in _REGISTRIES.items()
+    }
+
+
+def register_added(added: Mapping[str, Mapping[str, Any]]) -> None:
+    """In a worker process: register what ``added_plugins`` gave in the parent."""
+    for kind, plugins in added.items():
+        registry = _REGISTRIES[kind]
+        for name, plugin in plugins.items():
+            if name not in registry:
+                registry.register(
+                    name, import_module(plugin) if isinstance(plugin, str) else plugin
+                )

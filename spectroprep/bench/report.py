@@ -20,7 +20,7 @@ def memory_bytes() -> int | None:
         return None
 
 
-def summarize(
+def summarize_rates(
     path: Path,
     info: dict[str, Any],
     rates: Sequence[Rate],

@@ -76,6 +76,7 @@ def rejected_rows(sources: Iterable[Source], config: Config) -> list[tuple[str, 
 
 
 def describe(
+    *,
     config: Config,
     labels: LabelSet,
     targets: Targets,

@@ -32,9 +32,10 @@ from ..dataset.output import output_folder
 from ..dataset.stats import merge_all
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
+from ..execute import Executor, local_executor
 from ..execute.local import start_fork_server
 from ..ingest.headers import (
-    Problem,
+    InputProblem,
     Source,
     problem_lines,
     read_sources,
@@ -65,7 +66,7 @@ class _Build:
     strict: bool
     on_error: str
     out: Path
-    jobs: int
+    executor: Executor
     progress: bool
 
     def bind(self, sources: Sequence[Source]) -> LabelSet:
@@ -141,7 +142,14 @@ class _Build:
         targets = Targets.from_config(label_set, config)
         attrs = shard_attrs(config, label_set.kind, label_set.classes)
         runner = TaskRunner(
-            self.out, config, targets, attrs, self.jobs, self.progress, journal, skip
+            out=self.out,
+            config=config,
+            targets=targets,
+            attrs=attrs,
+            executor=self.executor,
+            progress=self.progress,
+            journal=journal,
+            skip=skip,
         )
         outcomes = runner.run(tasks)
         if not skip and isinstance(outcomes[-1], ShardFailure):
@@ -174,7 +182,7 @@ class Built:
     targets: Targets
     tasks: list[ShardTask]
     results: list[ShardResult]
-    failed: list[Problem]  # sources left out because they failed to decode
+    failed: list[InputProblem]  # sources left out because they failed to decode
 
 
 def _decode_failure(failure: ShardFailure, replacing: bool) -> str:
@@ -223,6 +231,7 @@ def build(
     overrides: Sequence[str] = (),
     format: str | None = None,
     jobs: int | None = None,
+    executor: Executor | None = None,
     overwrite: bool = False,
     resume: bool = False,
     on_error: str = "fail",
@@ -239,7 +248,9 @@ def build(
     when ``multi_label`` or when a file has several classes. Events past the
     end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
-    ``section.key=value`` strings; ``format`` overrides ``storage.format``.
+    ``section.key=value`` strings; ``format`` overrides ``storage.format``. The
+    shards are computed by ``executor``, by default ``jobs`` worker processes (all
+    cores).
 
     Inputs that cannot be used (unreadable, truncated, NaN samples...) stop the
     build (``on_error="fail"``), or are left out and listed in rejected.csv
@@ -255,9 +266,11 @@ def build(
     if format is not None:
         cfg = cfg.replace("storage", format=format)
     out = Path(out)
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1:
-        start_fork_server()  # it imports the task code while the inputs are read
+    if executor is None:
+        jobs = jobs or os.cpu_count() or 1
+        if jobs > 1:
+            start_fork_server()  # it imports the task code while the inputs are read
+        executor = local_executor(jobs)
     inputs = find_inputs(audio)
     if strict and events is None:
         raise InputError("--strict applies to --events")
@@ -271,7 +284,16 @@ def build(
         multi_label=multi_label,
     )
     meta = read_metadata(metadata, inputs)
-    run = _Build(Path(audio), cfg, pending, strict, on_error, out, jobs, progress)
+    run = _Build(
+        audio=Path(audio),
+        config=cfg,
+        pending=pending,
+        strict=strict,
+        on_error=on_error,
+        out=out,
+        executor=executor,
+        progress=progress,
+    )
     return run.build(inputs, meta, resume=resume, overwrite=overwrite, command=command)
 
 
@@ -280,7 +302,7 @@ def _write_description(
     config: Config,
     inputs: Inputs,
     metadata: Metadata,
-    unusable: list[Problem],
+    unusable: list[InputProblem],
     built: Built,
     command: Sequence[str] | None,
 ) -> None:
@@ -296,16 +318,16 @@ def _write_description(
     if rejected:
         write_rejected(out / REJECTED_CSV, rejected)
     info = describe(
-        config,
-        built.labels,
-        built.targets,
-        label_counts(built.results, built.labels.classes),
-        merge_all(r.stats for r in built.results),
-        built.sources,
-        rejected,
-        records,
-        command,
-        inputs.root,
-        metadata,
+        config=config,
+        labels=built.labels,
+        targets=built.targets,
+        counts=label_counts(built.results, built.labels.classes),
+        stats=merge_all(r.stats for r in built.results),
+        sources=built.sources,
+        rejected=rejected,
+        records=records,
+        command=command,
+        audio_root=inputs.root,
+        metadata=metadata,
     )
     write_json(out / DATASET_JSON, info)

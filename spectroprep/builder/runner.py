@@ -17,7 +17,7 @@ from ..config import Config
 from ..dataset.datafile import ShardResult
 from ..dataset.layout import remove_path
 from ..dataset.storage import Format, get_format
-from ..execute.local import worker_results
+from ..execute import Executor
 from ..ingest.headers import Source
 from ..ingest.labels.model import FileLabels
 from ..ingest.labels.targets import Targets
@@ -56,7 +56,7 @@ Outcome = ShardResult | ShardFailure
 
 @dataclass(frozen=True)
 class TaskRunner:
-    """Runs shard tasks of one build on ``jobs`` worker processes and journals them.
+    """Runs the shard tasks of one build on an executor and journals them.
 
     With ``skip``, a source that fails to decode is left out of its shard and the
     shard written without it; without, the first failure stops the run.
@@ -66,7 +66,7 @@ class TaskRunner:
     config: Config
     targets: Targets
     attrs: dict[str, Any]
-    jobs: int
+    executor: Executor
     progress: bool
     journal: Journal
     skip: bool
@@ -141,20 +141,14 @@ class TaskRunner:
     def _execute(
         self, tasks: Sequence[ShardTask]
     ) -> Generator[tuple[ShardTask, Outcome], None, None]:
-        """Run ``tasks`` on the workers; yield each task with its outcome as they finish."""
-        fmt = get_format(self.config.storage.format)
-        by_index = {t.index: t for t in tasks}
-        by_file = {fmt.file_name(t.index): t for t in tasks}
+        """Run ``tasks`` on the executor; yield each task with its outcome as they finish."""
         calls = (
             partial(run_task, t, self.out, self.config, self.targets, self.attrs, self.skip)
             for t in tasks
         )
-        with worker_results(calls, self.jobs) as finished:
-            for outcome in finished:
-                if isinstance(outcome, ShardFailure):
-                    yield by_index[outcome.index], outcome
-                else:
-                    yield by_file[outcome.record.path], outcome
+        with self.executor.run(calls) as finished:
+            for position, outcome in finished:
+                yield tasks[position], outcome
 
     def _journal(self, task: ShardTask, outcome: Outcome) -> None:
         """Record a written shard under the task it was planned as."""

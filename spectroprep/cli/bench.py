@@ -44,7 +44,7 @@ def bench_command(
     """Measure how fast DATASET reads: sequential, random single, random batch and
     shuffled-epoch examples/s and MB/s, for each worker count."""
     from ..bench import run  # imported here: this command is its only user
-    from ..bench.report import summarize, table
+    from ..bench.report import summarize_rates, table
 
     try:
         counts = sorted({int(w) for w in workers.split(",")})
@@ -56,7 +56,7 @@ def bench_command(
         raise click.BadParameter("worker counts must be 0 or more", param_hint="--workers")
     info = open_dataset(dataset).info
     rates = run(dataset, counts, batch_size, seconds)
-    summary, judged = summarize(dataset, info, rates, batch_size, seconds, step_ms)
+    summary, judged = summarize_rates(dataset, info, rates, batch_size, seconds, step_ms)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

@@ -97,7 +97,7 @@ class ManifestTable:
             start += count
 
 
-def read_table(root: Path, info: Mapping[str, Any]) -> ManifestTable:
+def read_manifest_table(root: Path, info: Mapping[str, Any]) -> ManifestTable:
     """The manifest of the dataset at ``root``, checked to hold ids 1..N in order."""
     path = root / MANIFEST_CSV
     extra = extra_columns(info)

@@ -1,4 +1,5 @@
-"""Running tasks on a pool of worker processes, started and stopped by each command.
+"""The local executors: a pool of worker processes started and stopped by each
+command, and this process itself (``--jobs 1``).
 
 Workers are forked from a fork server that has imported the task code once
 (numpy, scipy.fft, h5py, soundfile, soxr), so a pool starts in milliseconds
@@ -13,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -21,8 +22,8 @@ from multiprocessing.connection import wait as wait_for
 from typing import Any
 
 from ..errors import WorkerDied
-
-Call = Callable[[], Any]  # a task: a module-level function with its arguments bound (partial)
+from ..plugins import added_plugins, register_added
+from . import Call
 
 # imported once by the fork server, every worker is forked with them loaded: the
 # task code, and what it imports only where it is used (scipy.fft, soxr)
@@ -39,11 +40,13 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-def _start_worker() -> None:
+def _start_worker(plugins: dict[str, dict[str, Any]]) -> None:
     """Ignore Ctrl-C in a worker: the parent stops the workers and cleans up, while
-    a worker taking it too would print a traceback of its own. And end the worker
-    when the parent ends (killed, it cannot stop its workers; they would wait for
-    tasks forever)."""
+    a worker taking it too would print a traceback of its own. End the worker when
+    the parent ends (killed, it cannot stop its workers; they would wait for tasks
+    forever). And register the plug-ins the parent registered: the fork server
+    imported the package before they were."""
+    register_added(plugins)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -82,7 +85,9 @@ def _exit_name(code: int) -> str:
 def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of ``jobs`` workers; leaving the block early stops the running tasks."""
     start_fork_server()
-    pool = ProcessPoolExecutor(jobs, mp_context=_CONTEXT, initializer=_start_worker)
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=_CONTEXT, initializer=_start_worker, initargs=(added_plugins(),)
+    )
     try:
         yield pool
     except BaseException:
@@ -92,7 +97,7 @@ def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> list[Future[Any]]:
+def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> dict[Future[Any], int]:
     """Submit ``calls``; the workers start as they are submitted.
 
     A new worker would first run the caller's ``__main__`` again, as Python's
@@ -105,7 +110,7 @@ def _submit_all(pool: ProcessPoolExecutor, calls: Iterable[Call]) -> list[Future
     main.pop("__file__", None)
     main["__spec__"] = None  # what multiprocessing reads as "no main module to run"
     try:
-        return [pool.submit(call) for call in calls]
+        return {pool.submit(call): position for position, call in enumerate(calls)}
     finally:
         main.update(saved)
 
@@ -127,29 +132,38 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
             process.join()
 
 
-@contextmanager
-def worker_results(calls: Iterable[Call], jobs: int) -> Iterator[Iterator[Any]]:
-    """The results of ``calls``, in the order they finish, computed on ``jobs`` worker
-    processes (in this process when ``jobs`` is 1). A worker that dies raises
-    WorkerDied; leaving the block early stops the workers."""
-    if jobs == 1:
-        yield (call() for call in calls)
-        return
-    with _pool(jobs) as pool:
-        pending: set[Future[Any]] = set(_submit_all(pool, calls))
+class InProcess:
+    """Each call in this process, one after the other."""
 
-        def results() -> Generator[Any, None, None]:
-            nonlocal pending
-            with _dead_worker_raises(pool):
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
+    @contextmanager
+    def run(self, calls: Iterable[Call]) -> Iterator[Iterator[tuple[int, Any]]]:
+        yield ((position, call()) for position, call in enumerate(calls))
 
-        finished = results()
-        try:
-            yield finished
-        finally:
-            finished.close()
-            if pending:  # left early
-                _stop_now(pool)
+
+class ProcessPool:
+    """``jobs`` worker processes forked from the fork server."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+
+    @contextmanager
+    def run(self, calls: Iterable[Call]) -> Iterator[Iterator[tuple[int, Any]]]:
+        with _pool(self.jobs) as pool:
+            positions = _submit_all(pool, calls)
+            pending: set[Future[Any]] = set(positions)
+
+            def results() -> Generator[tuple[int, Any], None, None]:
+                nonlocal pending
+                with _dead_worker_raises(pool):
+                    while pending:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            yield positions[future], future.result()
+
+            finished = results()
+            try:
+                yield finished
+            finally:
+                finished.close()
+                if pending:  # left early
+                    _stop_now(pool)

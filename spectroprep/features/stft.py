@@ -5,8 +5,8 @@ configured kind (``features.kinds``: linear, mel), in log, dB or linear scale.
 Frames of all windows in a small batch are windowed and transformed together;
 there is no Python loop per window or per frame. The large buffers are made
 once per thread and settings and reused batch after batch, call after call:
-fresh multi-megabyte temporaries cost page faults that slowed the whole
-computation 2-4x.
+fresh multi-megabyte temporaries cost page faults that slow the whole
+computation (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ class _Workspace:
             np.square(prod, out=prod)  # [re^2 | im^2], summed below and rounded once
             np.add(prod[..., :bins], prod[..., bins:], out=power, casting="same_kind")
         else:
-            # scipy.fft (0.3 s to import) is loaded by the processes that compute
+            # scipy.fft (slow to import) is loaded by the processes that compute
             # features, not by every command that only describes them
             from scipy.fft import rfft
 

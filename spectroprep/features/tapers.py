@@ -3,8 +3,8 @@ gives them (periodic, for spectral analysis).
 
 Hann and Hamming, nearly every recipe's choice, are computed here with
 get_window's own formula; any other spec goes to scipy.signal. That keeps
-scipy.signal (a 1 s import on the development machine, paid by every worker
-process of a build) out of the processes that do not need it.
+scipy.signal, slow to import (docs/performance.md) and paid by every worker
+process of a build, out of the processes that do not need it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from .audio.file import AudioInfo, check_channels, exact_length, output_length, 
 from .segments import count_windows
 from .sources import Inputs, shown_name
 
-Problem = tuple[str, str]  # (input name, message naming the file)
+InputProblem = tuple[str, str]  # (input name, message naming the file)
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,12 @@ def read_source(name: str, path: Path, config: Config) -> Source:
 
 def read_sources(
     inputs: Inputs, config: Config, progress: bool = False
-) -> tuple[list[Source], list[Problem]]:
+) -> tuple[list[Source], list[InputProblem]]:
     """The header pass: every usable file's length and window count, without
     decoding (but MP3s whose frames cannot be counted); and every file that cannot
     be used, with the reason."""
     sources: list[Source] = []
-    problems: list[Problem] = []
+    problems: list[InputProblem] = []
     names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
     for name in names:
         path = inputs.path(name)
@@ -80,11 +80,11 @@ def _warn_undecodable(path: Path, info: AudioInfo) -> None:
     )
 
 
-def problem_lines(problems: Sequence[Problem]) -> str:
+def problem_lines(problems: Sequence[InputProblem]) -> str:
     return "\n".join(message for _, message in problems)
 
 
-def rejected_reason(inputs: Inputs, problem: Problem) -> tuple[str, str]:
+def rejected_reason(inputs: Inputs, problem: InputProblem) -> tuple[str, str]:
     """A rejected.csv row: the name, and the message without the path it starts with."""
     name, message = problem
     prefix = f"{shown_name(str(inputs.path(name)))}: "

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import Config
 from ..dataset.layout import FileRecord, check_inside, read_dataset_json
-from ..dataset.manifest_table import ManifestTable, read_table
+from ..dataset.manifest_table import ManifestTable, read_manifest_table
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
@@ -157,7 +157,7 @@ class Dataset:
         """manifest.csv as arrays (text columns as codes into their distinct values),
         loaded on first use."""
         if self._manifest is None:
-            self._manifest = read_table(self.path, self.info)
+            self._manifest = read_manifest_table(self.path, self.info)
         return self._manifest
 
     @property

@@ -26,10 +26,11 @@ from ..dataset.layout import (
     remove_path,
     tree_size,
 )
-from ..dataset.manifest_table import read_table
+from ..dataset.manifest_table import read_manifest_table
 from ..dataset.output import output_folder
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, DatasetError, InputError
+from ..execute import Executor, local_executor
 from .options import new_config
 from .parts import SourceFiles
 from .plan import SplitRequest, plan
@@ -114,6 +115,7 @@ def shard(
     split_column: str | None = None,
     train_split: str = "train",
     jobs: int | None = None,
+    executor: Executor | None = None,
     overwrite: bool = False,
     progress: bool = False,
     command: Sequence[str] | None = None,
@@ -128,7 +130,8 @@ def shard(
     or a metadata column) in one split, class shares near the ratios when
     ``stratify``; ``split_column`` splits by the values of a manifest column
     instead. Every split records the statistics of ``train_split`` (its own when
-    there is no such split). Returns the datasets written.
+    there is no such split). The data files are written by ``executor``, by default
+    ``jobs`` worker processes (all cores). Returns the datasets written.
     """
     src, out = Path(src), Path(out)
     request = _request(split, group_by, stratify, split_column, train_split)
@@ -144,7 +147,7 @@ def shard(
         compression=compression,
         dtype=dtype,
     )
-    table = read_table(src, info)
+    table = read_manifest_table(src, info)
     reader = get_format(src_config.storage.format).Reader(
         src, list(files.files), files.storage, verify_checksums=True
     )
@@ -160,7 +163,7 @@ def shard(
     try:
         with output_folder(out, overwrite) as replacing:
             try:
-                job.write(jobs or os.cpu_count() or 1, progress)
+                job.write(executor or local_executor(jobs or os.cpu_count() or 1), progress)
             except BaseException:
                 if not replacing:
                     _remove_new(out, existed)

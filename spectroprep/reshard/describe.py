@@ -22,6 +22,7 @@ def fingerprint(root: Path) -> str:
 
 
 def describe_derived(
+    *,
     source: Mapping[str, Any],
     source_root: Path,
     config: Config,

@@ -21,7 +21,7 @@ from ..dataset.manifest import write_manifest
 from ..dataset.manifest_table import ManifestTable
 from ..dataset.stats import merge_all
 from ..dataset.storage import get_format
-from ..execute.local import worker_results
+from ..execute import Executor
 from ..naming import natural_key
 from .describe import describe_derived
 from .parts import PartTask, SourceFiles, write_part
@@ -59,11 +59,9 @@ class Job:
         request = self.request
         return request.train if request is not None and request.train in self.names else None
 
-    def write(self, jobs: int, progress: bool) -> None:
+    def write(self, executor: Executor, progress: bool) -> None:
         """Every data file, then each dataset's manifest.csv, then each dataset.json."""
-        results = _write_files(
-            self.planned, self.folders, self.files, self.config, self.info, jobs, progress
-        )
+        results = self._write_files(executor, progress)
         for folder, positions in zip(self.folders, self.planned.positions, strict=True):
             _write_manifest(folder, self.table, positions, results[folder], self.config)
             if self.request is None and (self.src / REJECTED_CSV).is_file():
@@ -73,18 +71,45 @@ class Job:
         for k, folder in enumerate(self.folders):
             sources = np.unique(self.table.source.codes[self.planned.positions[k]])
             description = describe_derived(
-                self.info,
-                self.src,
-                self.config,
-                results[folder],
-                len(sources),
-                self.info["counts"].get("rejected", 0) if self.request is None else 0,
-                stats[self.out / train if train is not None else folder],
-                _extra_columns(self.table),
-                self._derivation(self.names[k]),
-                self.command,
+                source=self.info,
+                source_root=self.src,
+                config=self.config,
+                results=results[folder],
+                sources=len(sources),
+                rejected=self.info["counts"].get("rejected", 0) if self.request is None else 0,
+                statistics=stats[self.out / train if train is not None else folder],
+                extra_columns=_extra_columns(self.table),
+                derivation=self._derivation(self.names[k]),
+                command=self.command,
             )
             write_json(folder / DATASET_JSON, description)
+
+    def _write_files(self, executor: Executor, progress: bool) -> dict[Path, list[ShardResult]]:
+        """Write every data file of every new dataset on the executor; each dataset's
+        results in file order."""
+        config, info = self.config, self.info
+        storage = config.storage
+        per_file = get_format(storage.format).examples_per_file(storage)
+        attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
+        tasks = []
+        for folder, positions in zip(self.folders, self.planned.positions, strict=True):
+            lo = 0
+            for i, size in enumerate(file_sizes(len(positions), per_file)):
+                tasks.append(PartTask(folder, i, lo, positions[lo : lo + size]))
+                lo += size
+        calls = (partial(write_part, task, self.files, config, attrs) for task in tasks)
+        results: dict[Path, list[ShardResult]] = {folder: [] for folder in self.folders}
+        total = sum(len(p) for p in self.planned.positions)
+        with (
+            executor.run(calls) as finished,
+            tqdm(total=total, desc="shard", unit="ex", disable=not progress) as bar,
+        ):
+            for _, (folder, result) in finished:
+                results[folder].append(result)
+                bar.update(result.record.examples)
+        for done in results.values():
+            done.sort(key=lambda r: natural_key(r.record.path))
+        return results
 
     def _derivation(self, name: str) -> dict[str, Any]:
         """How the dataset ``name`` was ordered and cut, as dataset.json records it."""
@@ -101,41 +126,6 @@ class Job:
                 "statistics_from": self.train or name,
             }
         return record
-
-
-def _write_files(
-    planned: Planned,
-    folders: list[Path],
-    src: SourceFiles,
-    config: Config,
-    info: dict[str, Any],
-    jobs: int,
-    progress: bool,
-) -> dict[Path, list[ShardResult]]:
-    """Write every data file of every new dataset on worker processes; each dataset's
-    results in file order."""
-    storage = config.storage
-    per_file = get_format(storage.format).examples_per_file(storage)
-    attrs = shard_attrs(config, info["labels"]["kind"], info["labels"]["classes"])
-    tasks = []
-    for folder, positions in zip(folders, planned.positions, strict=True):
-        lo = 0
-        for i, size in enumerate(file_sizes(len(positions), per_file)):
-            tasks.append(PartTask(folder, i, lo, positions[lo : lo + size]))
-            lo += size
-    calls = (partial(write_part, task, src, config, attrs) for task in tasks)
-    results: dict[Path, list[ShardResult]] = {folder: [] for folder in folders}
-    total = sum(len(p) for p in planned.positions)
-    with (
-        worker_results(calls, jobs) as finished,
-        tqdm(total=total, desc="shard", unit="ex", disable=not progress) as bar,
-    ):
-        for folder, result in finished:
-            results[folder].append(result)
-            bar.update(result.record.examples)
-    for done in results.values():
-        done.sort(key=lambda r: natural_key(r.record.path))
-    return results
 
 
 def _write_manifest(
