@@ -34,18 +34,15 @@ from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
 from ..execute import Executor, local_executor
 from ..execute.local import start_fork_server
+from ..ingest.collect import Ingested, LabelOptions, ingest
 from ..ingest.headers import (
     InputProblem,
     Source,
     problem_lines,
-    read_sources,
     rejected_reason,
 )
-from ..ingest.labels.model import LabelSet, PendingLabels
-from ..ingest.labels.read import read_labels
+from ..ingest.labels.model import LabelSet
 from ..ingest.labels.targets import Targets
-from ..ingest.metadata import Metadata, read_metadata
-from ..ingest.sources import Inputs, find_inputs
 from ..naming import natural_key
 from .describe import describe, manifest_rows, rejected_rows
 from .journal import Journal, build_state
@@ -58,45 +55,26 @@ ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
 @dataclasses.dataclass
 class _Build:
-    """One build: binds labels to the sources and runs the shard passes."""
+    """One build: runs the shard passes over what ingest read, and describes them."""
 
     audio: Path  # what the user gave: a folder, a listing or one file
     config: Config
-    pending: PendingLabels
-    strict: bool
     on_error: str
     out: Path
     executor: Executor
     progress: bool
 
-    def bind(self, sources: Sequence[Source]) -> LabelSet:
-        """The labels of the sources, in their order."""
-        label_set = self.pending.bind(sources, self.config, self.strict)
-        if not any(s.windows for s in sources):
-            raise InputError(
-                f"{self.audio}: no windows to build (every file is shorter than "
-                f"segment.length with segment.pad = {self.config.segment.pad!r}, or empty)"
-            )
-        return label_set
-
     def build(
         self,
-        inputs: Inputs,
-        meta: Metadata,
+        ingested: Ingested,
         *,
         resume: bool,
         overwrite: bool,
         command: Sequence[str] | None,
     ) -> Path:
-        """The build after its arguments are checked: header pass, shards, description."""
+        """The build after its inputs are read and checked: shards, description."""
         out, cfg = self.out, self.config
-        sources, unusable = read_sources(inputs, cfg, self.progress)
-        if unusable and self.on_error == "fail":
-            raise InputError(
-                f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
-                "(--on-error skip builds without them and lists them in rejected.csv)"
-            )
-        label_set = self.bind(sources)
+        inputs, sources, label_set = ingested.inputs, ingested.sources, ingested.labels
         if resume and (out / DATASET_JSON).is_file():
             return _already_built(out, cfg)
         state = build_state(cfg, inputs, sources, label_set)
@@ -111,7 +89,7 @@ class _Build:
                 started = True
                 try:
                     built = self.run(sources, label_set, journal, replacing)
-                    _write_description(out, cfg, inputs, meta, unusable, built, journal.command)
+                    _write_description(out, cfg, ingested, built, journal.command)
                 except (OutputError, WorkerDied) as exc:
                     if replacing:
                         raise
@@ -271,42 +249,39 @@ def build(
         if jobs > 1:
             start_fork_server()  # it imports the task code while the inputs are read
         executor = local_executor(jobs)
-    inputs = find_inputs(audio)
-    if strict and events is None:
-        raise InputError("--strict applies to --events")
-    pending = read_labels(
-        inputs,
+    label_options = LabelOptions(
         labels=labels,
         labels_from_folders=labels_from_folders,
         events=events,
         labels_per_window=labels_per_window,
         classes=classes,
         multi_label=multi_label,
+        strict=strict,
     )
-    meta = read_metadata(metadata, inputs)
+    ingested = ingest(
+        audio,
+        cfg,
+        labels=label_options,
+        metadata=metadata,
+        skip_unusable=on_error == "skip",
+        progress=progress,
+    )
     run = _Build(
         audio=Path(audio),
         config=cfg,
-        pending=pending,
-        strict=strict,
         on_error=on_error,
         out=out,
         executor=executor,
         progress=progress,
     )
-    return run.build(inputs, meta, resume=resume, overwrite=overwrite, command=command)
+    return run.build(ingested, resume=resume, overwrite=overwrite, command=command)
 
 
 def _write_description(
-    out: Path,
-    config: Config,
-    inputs: Inputs,
-    metadata: Metadata,
-    unusable: list[InputProblem],
-    built: Built,
-    command: Sequence[str] | None,
+    out: Path, config: Config, ingested: Ingested, built: Built, command: Sequence[str] | None
 ) -> None:
     """manifest.csv, rejected.csv (when an input gave no example), then dataset.json."""
+    inputs, metadata, unusable = ingested.inputs, ingested.metadata, ingested.unusable
     records = [r.record for r in built.results]
     rows = manifest_rows(built.tasks, records, config, built.labels, built.targets, metadata)
     write_manifest(out / MANIFEST_CSV, rows, metadata.columns)

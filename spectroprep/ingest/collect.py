@@ -1,0 +1,79 @@
+"""Everything a build takes from its inputs, in one pass before anything is
+written: the input files, their labels and metadata, and every file's header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config
+from ..errors import InputError
+from .headers import InputProblem, Source, problem_lines, read_sources
+from .labels.model import LabelSet
+from .labels.read import read_labels
+from .metadata import Metadata, read_metadata
+from .sources import Inputs, find_inputs
+
+
+@dataclass(frozen=True)
+class LabelOptions:
+    """Where the labels come from (one source at most), as ``build`` takes them."""
+
+    labels: str | Path | None = None  # a CSV of path,label
+    labels_from_folders: bool = False
+    events: str | Path | None = None  # DCASE strong labels
+    labels_per_window: bool = False  # <name>-lbl.npy beside each file
+    classes: str | Path | None = None  # the class order, one name a line
+    multi_label: bool = False
+    strict: bool = False  # events past the end of their file are an error
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The inputs of a build, read and checked."""
+
+    inputs: Inputs
+    sources: list[Source]  # the usable files, in natural order, with their headers
+    unusable: list[InputProblem]  # the files that cannot be used, with the reason
+    labels: LabelSet  # aligned with ``sources``
+    metadata: Metadata
+
+
+def ingest(
+    audio: str | Path,
+    config: Config,
+    *,
+    labels: LabelOptions,
+    metadata: str | Path | None = None,
+    skip_unusable: bool = False,
+    progress: bool = False,
+) -> Ingested:
+    """Find the inputs, read their labels and metadata (each error names the file
+    and line), then their headers, and bind the labels to the usable files. An
+    unusable file is an error unless ``skip_unusable``."""
+    inputs = find_inputs(audio)
+    if labels.strict and labels.events is None:
+        raise InputError("--strict applies to --events")
+    pending = read_labels(
+        inputs,
+        labels=labels.labels,
+        labels_from_folders=labels.labels_from_folders,
+        events=labels.events,
+        labels_per_window=labels.labels_per_window,
+        classes=labels.classes,
+        multi_label=labels.multi_label,
+    )
+    meta = read_metadata(metadata, inputs)
+    sources, unusable = read_sources(inputs, config, progress)
+    if unusable and not skip_unusable:
+        raise InputError(
+            f"{len(unusable)} unreadable input file(s):\n{problem_lines(unusable)}\n"
+            "(--on-error skip builds without them and lists them in rejected.csv)"
+        )
+    label_set = pending.bind(sources, config, labels.strict)
+    if not any(s.windows for s in sources):
+        raise InputError(
+            f"{audio}: no windows to build (every file is shorter than "
+            f"segment.length with segment.pad = {config.segment.pad!r}, or empty)"
+        )
+    return Ingested(inputs, sources, unusable, label_set, meta)
