@@ -90,7 +90,7 @@ def describe(
     metadata: Metadata,
 ) -> dict[str, Any]:
     """The content of dataset.json; ``counts``: label counts by class name
-    (``datafile.label_counts``);
+    (``dataset.datafile.label_counts``);
     ``stats``: the features' statistics per frequency bin; ``sources``: the inputs
     built from; ``rejected``: (name, reason) of every input that gave no example;
     ``audio_root``: the folder the sources' names are relative to (``verify

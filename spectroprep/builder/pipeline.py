@@ -1,10 +1,10 @@
-"""``spectroprep build``: plan in the parent, compute and write shards in workers.
+"""``spectroprep build``: plan in the parent, compute and write shards on an executor.
 
-The parent reads only headers (``headers``), plans the shards (from the config
-alone, so the output is the same for any ``--jobs``), runs the shard tasks
-(``runner``) while it keeps a journal of the finished ones (so ``--resume``
-goes on after a crash), then writes manifest.csv and, last and atomically,
-dataset.json.
+The parent reads the inputs' labels and headers only (``ingest.collect``), plans
+the shards (from the config alone, so the output is the same for any ``--jobs``),
+runs the shard tasks (``runner``) while it keeps a journal of the finished ones
+(so ``--resume`` goes on after a crash), then writes manifest.csv and, last and
+atomically, dataset.json.
 """
 
 from __future__ import annotations

@@ -2,13 +2,15 @@
 
 Everything is checked through the on-disk format (layout, storage, config):
 
-- dataset.json: readable, of this format version, its fields well-formed (``dataset``);
+- dataset.json: readable, of this format version, its fields well-formed
+  (``dataset.storage.check.record``);
 - the data files it lists: where the format puts them, present, with the recorded size
   and digest (xxh3_128; sha256 in datasets written before); and no other file in the
   folder, a leftover build journal named as such (``files``);
-- the contents of each HDF5 shard (``hdf5``) or npy block (``npy``): layout, example
+- the contents of each data file, by its format's ``check_file`` (for HDF5 shards
+  ``dataset/storage/hdf5_check.py``, for npy blocks ``npy_check.py``): layout, example
   ids, finite features, valid labels and frame targets, whose counts must match
-  dataset.json's (``values``);
+  dataset.json's (``dataset.storage.check.values``);
 - manifest.csv, row by row (``manifest``), and rejected.csv's rows (``rejected``).
 
 Only ``recompute`` runs the feature code, on a random sample of examples. Problems are

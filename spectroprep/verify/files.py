@@ -54,40 +54,26 @@ def check_files(ds: DatasetRecord, log: Log) -> list[int]:
 
 
 def check_unlisted(ds: DatasetRecord, log: Log) -> None:
-    """Every file in the folder is dataset.json, manifest.csv, rejected.csv, a listed
-    data file, or a file the format keeps inside a listed data folder (npy block). A
-    build journal is named as what an interrupted build left."""
-    listed = {record.path: i for i, record in enumerate(ds.files)}
+    """Every file in the folder is dataset.json, manifest.csv, rejected.csv or a listed
+    data file; what is inside a data file that is a folder (an npy block) is the
+    format's to check (``Format.check_file``). A build journal is named as what an
+    interrupted build left."""
+    listed = {record.path for record in ds.files}
     folders = {str(p) for rel in listed for p in PurePosixPath(rel).parents if str(p) != "."}
     for dirpath, dirnames, filenames in os.walk(ds.root):
         here = Path(dirpath).relative_to(ds.root).as_posix()
-        index = listed.get(here)
-        members = _folder_members(ds, index) if index is not None else set()
+        if here in listed:
+            dirnames.clear()
+            continue
         for name in sorted(dirnames):
             rel = posixpath.join(here, name) if here != "." else name
             if rel not in folders and rel not in listed:
-                log.add(rel, None, "folder not part of the dataset", kind="unlisted", scope=here)
+                log.unlisted(rel, here, folder=True)
                 dirnames.remove(name)  # one line for the folder, not one per file in it
         for name in sorted(filenames):
             rel = posixpath.join(here, name) if here != "." else name
             top_level = here == "." and name in (DATASET_JSON, MANIFEST_CSV, REJECTED_CSV)
             if rel == JOURNAL:
                 log.add(rel, None, _LEFT_OVER)
-            elif not (top_level or rel in listed or name in members):
-                log.add(
-                    rel,
-                    None,
-                    "not part of the dataset (dataset.json does not list it)",
-                    kind="unlisted",
-                    scope=here,
-                )
-
-
-def _folder_members(ds: DatasetRecord, index: int) -> set[str]:
-    """Names of the files the format writes in data folder ``index`` (an npy block)."""
-    record, first = ds.files[index], ds.first_ids[index]
-    names = {
-        posixpath.basename(ds.fmt.example_path(record.path, row, first + row))
-        for row in range(record.examples)
-    }
-    return names | {f"{name}.npy" for name in ds.arrays()}
+            elif not (top_level or rel in listed):
+                log.unlisted(rel, here)

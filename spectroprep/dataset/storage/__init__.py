@@ -132,7 +132,8 @@ class Format(Protocol):
 
     def renumber(self, path: Path, first_id: int) -> None:
         """Give the examples of a written data file the ids ``first_id, first_id + 1,
-        ...``, changing nothing else."""
+        ...``, changing nothing else: its size stays (the build keeps the recorded size
+        and takes a new digest)."""
         ...
 
 

@@ -19,8 +19,10 @@ _NPY_HEADERS = {
 
 
 def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
-    """One npy block: each example's file, then its label arrays."""
+    """One npy block: nothing in its folder but its files, each example's file, then
+    its label arrays."""
     record, first = ds.files[index], ds.first_ids[index]
+    _check_members(ds, index, log)
     tally = Tally("features not finite")
     for row in range(record.examples):
         example = first + row
@@ -40,6 +42,19 @@ def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
         totals.complete = False
         return False
     return check_labels(ds, labels, where, index, log, totals)
+
+
+def _check_members(ds: DatasetRecord, index: int, log: Log) -> None:
+    """Files (or folders) in the block's folder that the block does not hold."""
+    record, first = ds.files[index], ds.first_ids[index]
+    members = {f"{name}.npy" for name in ds.arrays()} | {
+        Path(ds.fmt.example_path(record.path, row, first + row)).name
+        for row in range(record.examples)
+    }
+    entries = sorted((ds.root / record.path).iterdir(), key=lambda e: (not e.is_dir(), e.name))
+    for entry in entries:
+        if entry.is_dir() or entry.name not in members:
+            log.unlisted(f"{record.path}/{entry.name}", record.path, folder=entry.is_dir())
 
 
 def _check_npy_frames(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> None:

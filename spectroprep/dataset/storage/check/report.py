@@ -80,6 +80,14 @@ class Log:
         if self._seen[key] <= _LIMIT:
             self.problems.append(Problem(file, example, message))
 
+    def unlisted(self, rel: str, scope: str, *, folder: bool = False) -> None:
+        """A file (or folder) in the dataset that dataset.json does not account for."""
+        if folder:
+            self.add(rel, None, "folder not part of the dataset", kind="unlisted", scope=scope)
+        else:
+            message = "not part of the dataset (dataset.json does not list it)"
+            self.add(rel, None, message, kind="unlisted", scope=scope)
+
     def warn(
         self, file: str | None, example: int | None, message: str, *, kind: str | None = None
     ) -> None:
