@@ -4,7 +4,7 @@ For each preset, the same decoded audio (the build benchmark's four kinds of
 synthetic clip, written as 16-bit PCM and read back as float32, at the
 preset's sample rate) is cut into the preset's windows, then timed through:
 
-* ``spectroprep.features.spectrogram`` with ``spectrogram.precision`` float32
+* ``spectroprep.features.stft.spectrogram`` with ``spectrogram.precision`` float32
   (the default) and float64 (equal to librosa to 1e-5 in every bin);
 * ``librosa.feature.melspectrogram`` (``librosa.stft`` power for the linear
   default preset) on all windows in one call, then ``librosa.power_to_db``
