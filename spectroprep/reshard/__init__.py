@@ -153,11 +153,29 @@ def shard(
     )
     try:
         planned = plan(
-            table, files, reader.labels, request, shuffle, seed, info["labels"]["classes"]
+            table,
+            files,
+            reader.labels,
+            request,
+            shuffle=shuffle,
+            seed=seed,
+            classes=info["labels"]["classes"],
         )
     finally:
         reader.close()
-    job = Job(src, out, info, files, config, table, planned, request, shuffle, seed, command)
+    job = Job(
+        src=src,
+        out=out,
+        info=info,
+        files=files,
+        config=config,
+        table=table,
+        planned=planned,
+        request=request,
+        shuffle=shuffle,
+        seed=seed,
+        command=command,
+    )
     existed = out.exists()
     replacing = False
     try:

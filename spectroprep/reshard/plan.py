@@ -83,6 +83,7 @@ def plan(
     src: SourceFiles,
     labels: Any,
     request: SplitRequest | None,
+    *,
     shuffle: bool,
     seed: int,
     classes: Sequence[str],
