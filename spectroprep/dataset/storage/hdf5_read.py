@@ -5,7 +5,7 @@ An uncompressed /features (or /frame_targets) chunk holds its rows' bytes
 unchanged (the fletcher32 checksum follows them), so those rows are read
 straight from the file at offsets the shard's index gives (hdf5_index.py): one
 ``preadv`` per run of adjacent rows, no HDF5 call and no fancy indexing on the
-hot path. That is several times faster than h5py slicing (benchmarks/RESULTS.md).
+hot path (docs/performance.md, "Reads at 100k to 1M examples").
 The chunk checksums are then left to ``spectroprep verify``;
 ``verify_checksums=True`` reads through HDF5, which checks every chunk it reads.
 
