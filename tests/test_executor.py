@@ -94,3 +94,9 @@ def test_a_dead_worker_keeps_the_finished_shards_for_resume(corpus, tmp_path):
     clean = build(corpus, tmp_path / "clean", labels_from_folders=True, overrides=SMALL)
     files = {k: v for k, v in tree_checksums(resumed).items() if k != "dataset.json"}
     assert files == {k: v for k, v in tree_checksums(clean).items() if k != "dataset.json"}
+
+
+def test_jobs_and_an_executor_exclude_each_other(corpus, tmp_path):
+    with pytest.raises(ValueError, match="not both"):
+        spectroprep.build(corpus, tmp_path / "ds", jobs=2, executor=Threads())
+    assert not (tmp_path / "ds").exists()

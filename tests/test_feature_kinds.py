@@ -13,6 +13,7 @@ import spectroprep
 from spectroprep.config import SpectrogramConfig, load_config
 from spectroprep.errors import ConfigError
 from spectroprep.plugins import FEATURE_KINDS
+from spectroprep.read.summary import summarize
 from spectroprep.verify import verify
 
 LINEAR = ["spectrogram.scale=linear"]
@@ -38,7 +39,12 @@ def projection(spec: SpectrogramConfig, sample_rate: int):
     return project
 
 
-HALVES = SimpleNamespace(rows=rows, check=check, projection=projection)  # pickles by reference
+def describe(spec: SpectrogramConfig) -> str:
+    return "2 half-bands"
+
+
+# module-level functions: the kind pickles by reference, to the workers
+HALVES = SimpleNamespace(rows=rows, check=check, projection=projection, describe=describe)
 
 
 @pytest.fixture
@@ -74,6 +80,7 @@ def test_a_kind_defined_here_builds_on_worker_processes(halves, audio, tmp_path)
         np.testing.assert_allclose(x, expected, rtol=2e-5)
         np.testing.assert_array_equal(y, b.labels)
     assert verify(ours).ok
+    assert summarize(spectroprep.open_dataset(ours))["frequency"] == "2 half-bands"
     assert json.loads((ours / "dataset.json").read_text())["config"]["spectrogram"]["kind"] == (
         "halves"
     )

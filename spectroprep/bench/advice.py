@@ -85,7 +85,6 @@ def _advice(
     memory_bytes: int | None,
 ) -> list[str]:
     storage = info["config"]["storage"]
-    codec = storage["compression"].partition(":")[0]
     tips = []
     epoch = _rates(rates, TRAINING_PATTERN)
     cores = os.cpu_count() or 1
@@ -97,11 +96,6 @@ def _advice(
             f"{last.workers}; this machine has {cores} cores (try --workers {last.workers},{cores})"
         )
     tips += get_format(storage["format"]).advice(storage)
-    if codec in ("gzip", "lzf", "blosc2-zstd"):
-        tips.append(
-            f"{codec} decompression costs CPU on every read: re-shard with "
-            "`--compression none` (or blosc2-lz4 for smaller files)"
-        )
     if info["features"]["dtype"] == "float32":
         tips.append(
             "float32 features: `spectroprep shard DATASET --out NEW --dtype float16` "

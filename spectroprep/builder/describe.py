@@ -1,4 +1,5 @@
-"""What the parent writes about a dataset: manifest rows, dataset.json, shard attributes."""
+"""What the parent writes about a built dataset: manifest rows, dataset.json, and the
+rejected inputs."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def manifest_rows(
                 row += 1
 
 
-def fingerprint(sources: Iterable[Source]) -> str:
+def inputs_fingerprint(sources: Iterable[Source]) -> str:
     """sha256 of every input's name, size and header: changes when the inputs do."""
     h = hashlib.sha256()
     for s in sources:
@@ -124,7 +125,7 @@ def describe(
                 "root": str(audio_root.resolve()),
                 "files": len({s.name for s in sources} | {name for name, _ in rejected}),
                 "seconds": round(sum(s.info.seconds for s in sources), 6),
-                "fingerprint": fingerprint(sources),
+                "fingerprint": inputs_fingerprint(sources),
             },
         },
     }

@@ -10,7 +10,6 @@ atomically, dataset.json.
 from __future__ import annotations
 
 import dataclasses
-import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +31,7 @@ from ..dataset.output import output_folder
 from ..dataset.stats import merge_all
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
-from ..execute import Executor, local_executor
-from ..execute.local import start_fork_server
+from ..execute import Executor, choose_executor
 from ..ingest.collect import Ingested, LabelOptions, ingest
 from ..ingest.headers import (
     InputProblem,
@@ -46,9 +44,9 @@ from ..ingest.labels.targets import Targets
 from ..naming import natural_key
 from .describe import describe, manifest_rows, rejected_rows
 from .journal import Journal, build_state
-from .runner import TaskRunner, make_tasks
+from .runner import TaskRunner
 from .settle import settle
-from .tasks import ShardFailure, ShardTask
+from .tasks import ShardFailure, ShardTask, make_tasks
 
 ON_ERROR = ("fail", "skip")  # what a build does with an input it cannot use
 
@@ -227,8 +225,8 @@ def build(
     end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
     ``section.key=value`` strings; ``format`` overrides ``storage.format``. The
-    shards are computed by ``executor``, by default ``jobs`` worker processes (all
-    cores).
+    shards are computed by ``executor`` or, instead, by ``jobs`` worker processes
+    (default: one per core).
 
     Inputs that cannot be used (unreadable, truncated, NaN samples...) stop the
     build (``on_error="fail"``), or are left out and listed in rejected.csv
@@ -244,11 +242,7 @@ def build(
     if format is not None:
         cfg = cfg.replace("storage", format=format)
     out = Path(out)
-    if executor is None:
-        jobs = jobs or os.cpu_count() or 1
-        if jobs > 1:
-            start_fork_server()  # it imports the task code while the inputs are read
-        executor = local_executor(jobs)
+    executor = choose_executor(jobs, executor, preload=[ShardTask.__module__])
     label_options = LabelOptions(
         labels=labels,
         labels_from_folders=labels_from_folders,

@@ -1,4 +1,4 @@
-"""Running a build's shard tasks on worker processes, with a journal of the
+"""Running a build's shard tasks on an executor (``execute``), with a journal of the
 finished ones: a shard the journal holds with an unchanged plan
 and digest is reused, not built again."""
 
@@ -18,27 +18,9 @@ from ..dataset.datafile import ShardResult
 from ..dataset.layout import remove_path
 from ..dataset.storage import Format, get_format
 from ..execute import Executor
-from ..ingest.headers import Source
-from ..ingest.labels.model import FileLabels
 from ..ingest.labels.targets import Targets
 from .journal import Journal, shard_key
-from .plan import plan_shards
-from .tasks import Part, ShardFailure, ShardTask, run_task
-
-
-def make_tasks(
-    sources: Sequence[Source], labels: Sequence[FileLabels], per_file: int
-) -> list[ShardTask]:
-    """Shard tasks of ``per_file`` examples over all windows, in source order."""
-    plans = plan_shards([s.windows for s in sources], per_file)
-    return [
-        ShardTask(
-            p.index,
-            p.first_example,
-            tuple(Part(sources[r.source], labels[r.source], r) for r in p.regions),
-        )
-        for p in plans
-    ]
+from .tasks import ShardFailure, ShardTask, run_task
 
 
 def _remove_unplanned(out: Path, fmt: Format, keep: set[str]) -> None:

@@ -1,12 +1,12 @@
 """One shard task, run in a worker process: decode, compute features, write a file.
 
-A task carries everything it needs (source paths, headers, labels), so it can
-run in any process: a local worker pool today, a cluster's workers later.
+A task carries everything it needs (source paths, headers, labels) and pickles,
+so an executor (``execute``) can run it in any process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ..ingest.labels.model import FileLabels
 from ..ingest.labels.targets import Targets
 from ..ingest.region import region_features
 from ..ingest.segments import Region
+from .plan import plan_shards
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,21 @@ class ShardTask:
     @property
     def n_examples(self) -> int:
         return sum(part.region.count for part in self.parts)
+
+
+def make_tasks(
+    sources: Sequence[Source], labels: Sequence[FileLabels], per_file: int
+) -> list[ShardTask]:
+    """Shard tasks of ``per_file`` examples over all windows, in source order."""
+    plans = plan_shards([s.windows for s in sources], per_file)
+    return [
+        ShardTask(
+            p.index,
+            p.first_example,
+            tuple(Part(sources[r.source], labels[r.source], r) for r in p.regions),
+        )
+        for p in plans
+    ]
 
 
 def task_targets(task: ShardTask, targets: Targets) -> dict[str, np.ndarray]:

@@ -21,7 +21,8 @@ def main() -> None:
     if _runs_workers(sys.argv[1:]):
         from ..execute.local import start_fork_server
 
-        start_fork_server()
+        # named, not imported: this process imports them while the server does
+        start_fork_server(["spectroprep.builder.tasks", "spectroprep.reshard.parts"])
     from .main import main as run_command
 
     run_command()

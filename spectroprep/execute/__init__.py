@@ -3,11 +3,17 @@
 The build and ``shard`` hand their tasks (module-level functions with their
 arguments bound, picklable) to an ``Executor``; nothing else in them knows where
 the tasks run. ``local_executor(jobs)`` is what they use unless given another.
+
+An executor that runs the calls in other processes must also give them the
+plug-ins this process registered (``plugins.added_plugins`` there,
+``plugins.register_added`` in each worker), as the local pool does; the calls
+write their files under the output folder, which the workers must reach.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -23,8 +29,25 @@ class Executor(Protocol):
         ...
 
 
-def local_executor(jobs: int) -> Executor:
-    """``jobs`` worker processes on this machine, or this process when ``jobs`` is 1."""
-    from .local import InProcess, ProcessPool
+def local_executor(jobs: int | None, preload: Sequence[str] = ()) -> Executor:
+    """``jobs`` worker processes on this machine (None: one per core), or this process
+    when ``jobs`` is 1. The workers' fork server starts now, so that it imports the
+    task modules ``preload`` while the caller reads its inputs."""
+    from .local import InProcess, ProcessPool, start_fork_server
 
-    return InProcess() if jobs == 1 else ProcessPool(jobs)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1:
+        return InProcess()
+    start_fork_server(preload)
+    return ProcessPool(jobs, preload)
+
+
+def choose_executor(
+    jobs: int | None, executor: Executor | None, preload: Sequence[str]
+) -> Executor:
+    """The executor of a command given ``jobs`` or an ``executor`` (not both)."""
+    if executor is None:
+        return local_executor(jobs, preload)
+    if jobs is not None:
+        raise ValueError("give jobs (the local process pool) or an executor, not both")
+    return executor

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -25,16 +25,16 @@ from ..errors import WorkerDied
 from ..plugins import added_plugins, register_added
 from . import Call
 
-# imported once by the fork server, every worker is forked with them loaded: the
-# task code, and what it imports only where it is used (scipy.fft, soxr)
-_PRELOAD = ["spectroprep.builder.tasks", "spectroprep.reshard.parts", "scipy.fft", "soxr"]
+# imported once by the fork server, beside the caller's task modules, so every worker
+# is forked with them loaded: what the tasks import only where it is used
+_LIBRARIES = ["scipy.fft", "soxr"]
 _CONTEXT = multiprocessing.get_context("forkserver")
 
 
-def start_fork_server() -> None:
+def start_fork_server(preload: Sequence[str] = ()) -> None:
     """Start the fork server (if this process has none yet), so that it imports the
-    task code while the parent reads headers."""
-    _CONTEXT.set_forkserver_preload(_PRELOAD)
+    task modules ``preload`` while the parent reads headers."""
+    _CONTEXT.set_forkserver_preload([*preload, *_LIBRARIES])
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
@@ -82,9 +82,9 @@ def _exit_name(code: int) -> str:
 
 
 @contextmanager
-def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+def _pool(jobs: int, preload: Sequence[str]) -> Iterator[ProcessPoolExecutor]:
     """A pool of ``jobs`` workers; leaving the block early stops the running tasks."""
-    start_fork_server()
+    start_fork_server(preload)
     pool = ProcessPoolExecutor(
         jobs, mp_context=_CONTEXT, initializer=_start_worker, initargs=(added_plugins(),)
     )
@@ -141,14 +141,16 @@ class InProcess:
 
 
 class ProcessPool:
-    """``jobs`` worker processes forked from the fork server."""
+    """``jobs`` worker processes forked from the fork server, which has imported the
+    task modules ``preload``."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, preload: Sequence[str] = ()) -> None:
         self.jobs = jobs
+        self.preload = tuple(preload)
 
     @contextmanager
     def run(self, calls: Iterable[Call]) -> Iterator[Iterator[tuple[int, Any]]]:
-        with _pool(self.jobs) as pool:
+        with _pool(self.jobs, self.preload) as pool:
             positions = _submit_all(pool, calls)
             pending: set[Future[Any]] = set(positions)
 

@@ -35,6 +35,10 @@ class FeatureKind(Protocol):
         """The function that writes a batch's features from its power spectra."""
         ...
 
+    def describe(self, spec: SpectrogramConfig) -> str:
+        """The feature's rows in words, as ``spectroprep info`` shows them."""
+        ...
+
 
 def feature_kind(name: str) -> FeatureKind:
     """The feature kind called ``name``."""

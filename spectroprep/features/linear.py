@@ -21,6 +21,9 @@ class Linear:
                 f"spectrogram.n_mels = {spec.n_mels}: mel bands need kind = 'mel' (0 for 'linear')"
             )
 
+    def describe(self, spec: SpectrogramConfig) -> str:
+        return "linear bins"
+
     def projection(self, spec: SpectrogramConfig, sample_rate: int) -> Projection:
         def transpose(power: np.ndarray, out: np.ndarray) -> None:
             out[...] = power.transpose(0, 2, 1)

@@ -26,6 +26,9 @@ class Mel:
                 f"<= {nyquist:g} Hz (0: {nyquist:g})"
             )
 
+    def describe(self, spec: SpectrogramConfig) -> str:
+        return f"{spec.n_mels} mel bands"
+
     def projection(self, spec: SpectrogramConfig, sample_rate: int) -> Projection:
         fmax = spec.fmax or sample_rate / 2
         htk, norm = spec.mel_scale == "htk", None if spec.norm == "none" else spec.norm

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dataset.layout import tree_size
+from ..features.kinds import feature_kind
 from .reader import Dataset
 
 
@@ -22,7 +23,7 @@ def summarize(ds: Dataset) -> dict[str, Any]:
         "audio_seconds": ds.info["provenance"]["inputs"]["seconds"],
         "shape": list(ds.shape),
         "dtype": str(ds.dtype),
-        "frequency": f"{spec.n_mels} mel bands" if spec.n_mels else "linear bins",
+        "frequency": feature_kind(spec.kind).describe(spec),
         "scale": spec.scale,
         "global": overall,
         "label_kind": ds.label_kind,

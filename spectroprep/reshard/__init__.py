@@ -2,16 +2,15 @@
 
 The parent reads the source's dataset.json and manifest (as arrays), plans which
 source examples go into which new data file, and runs one task per new file on
-worker processes: each gathers its examples from the source files, converts them
-and writes the file (``parts``), so memory stays bounded by a few files. The
-parent then writes each new dataset's manifest.csv and, last, its dataset.json,
-whose statistics are recomputed from what was written: the training split's, in
-every split.
+an executor (``execute``, by default worker processes): each gathers its examples
+from the source files, converts them and writes the file (``parts``), so memory
+stays bounded by a few files. The parent then writes each new dataset's
+manifest.csv and, last, its dataset.json, whose statistics are recomputed from
+what was written: the training split's, in every split.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from ..dataset.manifest_table import read_manifest_table
 from ..dataset.output import output_folder
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, DatasetError, InputError
-from ..execute import Executor, local_executor
+from ..execute import Executor, choose_executor
 from .options import new_config
 from .parts import SourceFiles
 from .plan import SplitRequest, plan
@@ -130,8 +129,8 @@ def shard(
     or a metadata column) in one split, class shares near the ratios when
     ``stratify``; ``split_column`` splits by the values of a manifest column
     instead. Every split records the statistics of ``train_split`` (its own when
-    there is no such split). The data files are written by ``executor``, by default
-    ``jobs`` worker processes (all cores). Returns the datasets written.
+    there is no such split). The data files are written by ``executor`` or, instead,
+    by ``jobs`` worker processes (default: one per core). Returns the datasets written.
     """
     src, out = Path(src), Path(out)
     request = _request(split, group_by, stratify, split_column, train_split)
@@ -181,7 +180,7 @@ def shard(
     try:
         with output_folder(out, overwrite) as replacing:
             try:
-                job.write(executor or local_executor(jobs or os.cpu_count() or 1), progress)
+                job.write(choose_executor(jobs, executor, [SourceFiles.__module__]), progress)
             except BaseException:
                 if not replacing:
                     _remove_new(out, existed)

@@ -16,7 +16,7 @@ from ..dataset.stats import BinStats
 from ..version import __version__
 
 
-def fingerprint(root: Path) -> str:
+def dataset_fingerprint(root: Path) -> str:
     """sha256 of a dataset's dataset.json, which holds every data file's digest."""
     return hashlib.sha256((root / DATASET_JSON).read_bytes()).hexdigest()
 
@@ -64,7 +64,7 @@ def describe_derived(
             "inputs": provenance["inputs"],
             "derived_from": {
                 "path": str(source_root.resolve()),
-                "fingerprint": fingerprint(source_root),
+                "fingerprint": dataset_fingerprint(source_root),
                 "provenance": provenance,
             },
         },

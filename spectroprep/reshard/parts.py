@@ -1,4 +1,4 @@
-"""One data file of a new dataset, written in a worker process: its examples are
+"""One data file of a new dataset, written by a task on an executor: its examples are
 gathered from the source dataset's files (each file's rows read in ascending order
 as contiguous runs), converted to the new dtype and written with their labels.
 

@@ -1,4 +1,4 @@
-"""Writing the new datasets of a shard run: every data file on worker processes
+"""Writing the new datasets of a shard run: every data file on an executor
 (``parts``), then each dataset's manifest.csv, then each dataset.json."""
 
 from __future__ import annotations

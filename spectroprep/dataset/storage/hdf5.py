@@ -24,7 +24,7 @@ import numpy as np
 
 from ...config import StorageConfig
 from ..layout import new_hasher
-from .codecs import compression_options
+from .hdf5_codecs import compression_options
 from .hdf5_index import index_of, pack, userblock_bytes
 from .hdf5_read import Reader as Reader
 
@@ -69,12 +69,19 @@ def check_storage(storage: StorageConfig) -> None:
 
 
 def advice(storage: Mapping[str, Any]) -> list[str]:
+    tips = []
+    codec = storage["compression"].partition(":")[0]
+    if codec in ("gzip", "lzf", "blosc2-zstd"):
+        tips.append(
+            f"{codec} decompression costs CPU on every read: re-shard with "
+            "`--compression none` (or blosc2-lz4 for smaller files)"
+        )
     if storage["chunk_examples"] > 1:
-        return [
+        tips.append(
             f"chunks of {storage['chunk_examples']} examples are read whole for a single "
             "example: re-shard with `--chunk-size 1` for random access"
-        ]
-    return []
+        )
+    return tips
 
 
 def write(

@@ -22,7 +22,7 @@ from ..layout import FORMAT_NAME, FORMAT_VERSION
 from .check.record import DatasetRecord
 from .check.report import Log, Tally
 from .check.values import Totals, check_frames, check_labels, non_finite
-from .codecs import compression_options
+from .hdf5_codecs import compression_options
 from .hdf5_index import ShardIndex, index_of, read_index
 
 _READ_BYTES = 8 << 20  # bytes of an HDF5 array read at once (whole chunks)

@@ -36,7 +36,7 @@ from h5py import h5p
 from ...config import StorageConfig
 from ...errors import DatasetError, SpectroprepWarning
 from ..layout import FileRecord
-from .codecs import load_blosc2_filters
+from .hdf5_codecs import load_blosc2_filters
 from .hdf5_index import CHECKSUM_BYTES, MAGIC, ArrayIndex, ShardIndex, index_of, read_index
 
 _CACHED_CHUNKS = 2  # compressed chunks HDF5 keeps decoded, per dataset
