@@ -41,6 +41,7 @@ from ..ingest.headers import (
 )
 from ..ingest.labels.model import LabelSet
 from ..ingest.labels.targets import Targets
+from ..ingest.tables import Columns
 from ..naming import natural_key
 from .describe import describe, manifest_rows, rejected_rows
 from .journal import Journal, build_state
@@ -200,6 +201,10 @@ def build(
     events: str | Path | None = None,
     labels_per_window: bool = False,
     metadata: str | Path | None = None,
+    metadata_columns: Sequence[str] | None = None,
+    path_column: str = "path",
+    label_column: str = "label",
+    label_sep: str = ";",
     classes: str | Path | None = None,
     multi_label: bool = False,
     strict: bool = False,
@@ -219,8 +224,13 @@ def build(
     Labels come from one of ``labels`` (CSV path,label; ";" between several
     classes), ``labels_from_folders``, ``events`` (DCASE strong labels) or
     ``labels_per_window`` (``<name>-lbl.npy`` beside each file), in the order
-    of ``classes`` (one name a line) when given. ``metadata`` is a CSV of path and
-    any other columns (speaker, fold...) that the manifest carries. Clip labels are multi-hot
+    of ``classes`` (one name a line) when given. ``metadata`` is a table of path and
+    any other columns (speaker, fold...) that the manifest carries. Tables are CSV
+    or TSV (``,`` ``;`` or tab), header names matched whatever their case:
+    ``path_column`` and ``label_column`` name their path and label columns,
+    ``label_sep`` separates the classes of one label cell, and
+    ``metadata_columns`` picks the manifest's columns (from ``metadata``, else the
+    ``labels`` table, else a listing given as ``audio``). Clip labels are multi-hot
     when ``multi_label`` or when a file has several classes. Events past the
     end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
@@ -252,11 +262,18 @@ def build(
         multi_label=multi_label,
         strict=strict,
     )
+    columns = Columns(
+        path=path_column,
+        label=label_column,
+        label_sep=label_sep,
+        metadata=tuple(c.strip() for c in metadata_columns) if metadata_columns else None,
+    )
     ingested = ingest(
         audio,
         cfg,
         labels=label_options,
         metadata=metadata,
+        columns=columns,
         skip_unusable=on_error == "skip",
         progress=progress,
     )

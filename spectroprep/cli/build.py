@@ -42,7 +42,30 @@ from .common import RegistryChoice
 @click.option(
     "--metadata",
     type=click.Path(path_type=Path),
-    help="CSV with a path column plus any others (speaker, fold...) for manifest.csv.",
+    help="Table with a path column plus any others (speaker, fold...) for manifest.csv.",
+)
+@click.option(
+    "--metadata-columns",
+    metavar="A,B,...",
+    help="Only these columns into manifest.csv, from --metadata, else --labels, else AUDIO.",
+)
+@click.option(
+    "--path-column",
+    default="path",
+    show_default=True,
+    help="The tables' column naming the audio file.",
+)
+@click.option(
+    "--label-column",
+    default="label",
+    show_default=True,
+    help="The label table's (or listing's) column of classes.",
+)
+@click.option(
+    "--label-sep",
+    default=";",
+    show_default=True,
+    help="Between the classes of one label cell.",
 )
 @click.option(
     "--classes",
@@ -97,6 +120,10 @@ def build_command(
     events: Path | None,
     labels_per_window: bool,
     metadata: Path | None,
+    metadata_columns: str | None,
+    path_column: str,
+    label_column: str,
+    label_sep: str,
     classes: Path | None,
     multi_label: bool,
     strict: bool,
@@ -120,6 +147,10 @@ def build_command(
         events=events,
         labels_per_window=labels_per_window,
         metadata=metadata,
+        metadata_columns=metadata_columns.split(",") if metadata_columns else None,
+        path_column=path_column,
+        label_column=label_column,
+        label_sep=label_sep,
         classes=classes,
         multi_label=multi_label,
         strict=strict,

@@ -13,6 +13,7 @@ from .labels.model import LabelSet
 from .labels.read import read_labels
 from .metadata import Metadata, read_metadata
 from .sources import Inputs, find_inputs
+from .tables import Columns
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,19 @@ def ingest(
     *,
     labels: LabelOptions,
     metadata: str | Path | None = None,
+    columns: Columns | None = None,
     skip_unusable: bool = False,
     progress: bool = False,
 ) -> Ingested:
     """Find the inputs, read their labels and metadata (each error names the file
     and line), then their headers, and bind the labels to the usable files. An
-    unusable file is an error unless ``skip_unusable``."""
-    inputs = find_inputs(audio)
+    unusable file is an error unless ``skip_unusable``.
+
+    ``columns`` names the columns of the tables (the listing, the label table, the
+    metadata table). With ``columns.metadata`` and no ``metadata`` table, those
+    columns come from the label table, or else from the listing."""
+    columns = columns or Columns()
+    inputs = find_inputs(audio, columns)
     if labels.strict and labels.events is None:
         raise InputError("--strict applies to --events")
     pending = read_labels(
@@ -62,8 +69,9 @@ def ingest(
         labels_per_window=labels.labels_per_window,
         classes=labels.classes,
         multi_label=labels.multi_label,
+        columns=columns,
     )
-    meta = read_metadata(metadata, inputs)
+    meta = read_metadata(_metadata_table(inputs, labels, metadata, columns), inputs, columns)
     sources, unusable = read_sources(inputs, config, progress)
     if unusable and not skip_unusable:
         raise InputError(
@@ -77,3 +85,19 @@ def ingest(
             f"segment.length with segment.pad = {config.segment.pad!r}, or empty)"
         )
     return Ingested(inputs, sources, unusable, label_set, meta)
+
+
+def _metadata_table(
+    inputs: Inputs, labels: LabelOptions, metadata: str | Path | None, columns: Columns
+) -> str | Path | None:
+    """The table the manifest's metadata columns come from, if any."""
+    if metadata is not None or columns.metadata is None:
+        return metadata
+    if labels.labels is not None:
+        return labels.labels
+    if inputs.listing is not None:
+        return inputs.listing
+    raise InputError(
+        "--metadata-columns needs a table to take them from (--metadata, --labels, "
+        "or a listing as AUDIO)"
+    )

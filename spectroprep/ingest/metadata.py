@@ -9,6 +9,7 @@ from pathlib import Path
 from ..columns import RESERVED
 from ..errors import InputError
 from .sources import Inputs, rows_by_input
+from .tables import Columns
 
 _SHOWN = 5  # input files named in a "no row" error
 
@@ -25,19 +26,24 @@ class Metadata:
         return self.values.get(source, {})
 
 
-def read_metadata(path: str | Path | None, inputs: Inputs) -> Metadata:
-    """The metadata table at ``path`` (column "path" plus any others), one row for
-    every input file; no metadata when ``path`` is None."""
+def read_metadata(
+    path: str | Path | None, inputs: Inputs, columns: Columns | None = None
+) -> Metadata:
+    """The metadata table at ``path``, one row for every input file: the columns
+    ``columns.metadata`` names, or every column but the path column when it names
+    none; no metadata when ``path`` is None."""
     if path is None:
         return Metadata()
-    path = Path(path)
-    rows = rows_by_input(path, inputs, required=())
-    columns = tuple(c for c in (next(iter(rows.values()))[1] if rows else {}) if c != "path")
+    path, columns = Path(path), columns or Columns()
+    wanted = columns.metadata or ()
+    rows = rows_by_input(path, inputs, required=wanted, path_column=columns.path)
     if not rows:
         raise InputError(f"{path}: has no rows")
-    if not columns:
-        raise InputError(f"{path}: has no column besides path")
-    reserved = [c for c in columns if c in RESERVED]
+    header = next(iter(rows.values()))[1]
+    kept = tuple(wanted) or tuple(c for c in header if c != columns.path)
+    if not kept:
+        raise InputError(f"{path}: has no column besides {columns.path}")
+    reserved = [c for c in kept if c in RESERVED]
     if reserved:
         raise InputError(
             f"{path}: column {reserved[0]!r} is one the manifest has already (rename it)"
@@ -48,6 +54,4 @@ def read_metadata(path: str | Path | None, inputs: Inputs) -> Metadata:
         raise InputError(
             f"{path}: no row for {len(missing)} input file(s): {', '.join(missing[:_SHOWN])}{more}"
         )
-    return Metadata(
-        columns, {name: {c: row[c] for c in columns} for name, (_, row) in rows.items()}
-    )
+    return Metadata(kept, {name: {c: row[c] for c in kept} for name, (_, row) in rows.items()})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -10,6 +9,7 @@ import soundfile as sf
 
 from ..errors import InputError
 from ..naming import natural_sorted
+from .tables import Columns, read_table
 
 # Header-less or non-audio containers libsndfile lists but a folder scan should skip.
 _NOT_SCANNED = {"raw", "mat4", "mat5", "wavex", "nist", "ircam", "svx"}
@@ -34,6 +34,7 @@ class Inputs:
     files: tuple[str, ...]
     # the listing's label column, if any: {name: ("listing:line", label cell)}
     listed_labels: dict[str, tuple[str, str]] | None = None
+    listing: Path | None = None  # the table that lists the files, if one does
 
     def path(self, name: str) -> Path:
         return self.root / name
@@ -75,9 +76,9 @@ def shown_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def find_inputs(audio: str | Path) -> Inputs:
-    """Scan a folder for audio files, read a CSV that lists them (column ``path``),
-    or take a single audio file."""
+def find_inputs(audio: str | Path, columns: Columns | None = None) -> Inputs:
+    """Scan a folder for audio files, read a table that lists them (its path column,
+    and a label column if it has one), or take a single audio file."""
     audio = Path(audio)
     exts = audio_extensions()
     if audio.is_dir():
@@ -94,90 +95,53 @@ def find_inputs(audio: str | Path) -> Inputs:
     if audio.is_file() and audio.suffix[1:].lower() in exts:
         return Inputs(audio.parent, (audio.name,))
     if audio.is_file():
-        return _read_listing(audio)
+        return _read_listing(audio, columns or Columns())
     raise InputError(f"{audio}: no such folder or file")
 
 
-def _read_listing(listing: Path) -> Inputs:
+def _read_listing(listing: Path, columns: Columns) -> Inputs:
     root = listing.parent
     labels: dict[str, tuple[str, str]] = {}  # every listed name: (where, label cell)
-    rows = read_table(listing, required=("path",))
+    rows = read_table(listing, required=(columns.path,))
+    label = (
+        next((c for c in rows[0][1] if c.lower() == columns.label.lower()), None) if rows else None
+    )
     for line, row in rows:
-        name = row["path"].strip()
-        if not name:
-            raise InputError(f"{listing}:{line}: empty path")
+        where = f"{listing}:{line}"
+        name = relative_path(row[columns.path], where)
         if name in labels:
-            raise InputError(f"{listing}:{line}: {name} is listed twice")
+            raise InputError(f"{where}: {name} is listed twice")
         if not (root / name).is_file():
-            raise InputError(f"{listing}:{line}: {name}: no such file")
-        labels[name] = (f"{listing}:{line}", row.get("label", ""))
+            raise InputError(f"{where}: {name}: no such file in {root}")
+        labels[name] = (where, row[label] if label else "")
     if not labels:
         raise InputError(f"{listing}: lists no audio files")
-    has_labels = "label" in rows[0][1]
-    return Inputs(root, tuple(natural_sorted(labels)), labels if has_labels else None)
+    return Inputs(root, tuple(natural_sorted(labels)), labels if label else None, listing)
+
+
+def relative_path(cell: str, where: str) -> str:
+    """A table's path cell as a path inside the audio root (posix), or an error."""
+    name = cell.strip()
+    if not name:
+        raise InputError(f"{where}: empty path")
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts:
+        raise InputError(f"{where}: {name} is outside the audio root (give a path inside it)")
+    return str(path)
 
 
 def rows_by_input(
-    path: Path, inputs: Inputs, required: tuple[str, ...]
+    path: Path, inputs: Inputs, required: tuple[str, ...], path_column: str = "path"
 ) -> dict[str, tuple[str, dict[str, str]]]:
-    """A table with one row per input file (its ``path`` column, matched as
-    InputMatcher does): {input name: (where, row)}; empty paths and a second row
-    for one input are errors naming the line."""
+    """A table with one row per input file (its path column, matched as
+    InputMatcher does): {input name: (where, row)}; empty paths, paths outside the
+    audio root and a second row for one input are errors naming the line."""
     rows: dict[str, tuple[str, dict[str, str]]] = {}
     matcher = InputMatcher(inputs)
-    for line, row in read_table(path, required=("path", *required)):
+    for line, row in read_table(path, required=(path_column, *required)):
         where = f"{path}:{line}"
-        if not row["path"].strip():
-            raise InputError(f"{where}: empty path")
-        name = matcher.match(row["path"].strip(), where)
+        name = matcher.match(relative_path(row[path_column], where), where)
         if name in rows:
             raise InputError(f"{where}: {name} has a row already ({rows[name][0]})")
         rows[name] = (where, row)
     return rows
-
-
-def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a UTF-8 table with a header, each with its line number; checks columns.
-
-    Comma-separated CSV, or tab-separated when the header line holds a tab (then
-    quotes are plain characters, as in DCASE metadata). Header names are stripped.
-    """
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            tabs = "\t" in f.readline()
-            f.seek(0)
-            if tabs:
-                reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            else:
-                reader = csv.DictReader(f)
-            try:
-                columns = [c.strip() for c in reader.fieldnames or []]
-                reader.fieldnames = columns
-                missing = [c for c in required if c not in columns]
-                if missing:
-                    raise InputError(
-                        f"{path}: missing column(s) {', '.join(missing)} "
-                        f"(header: {','.join(columns)})"
-                    )
-                return [
-                    (reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader
-                ]
-            except csv.Error as exc:
-                # line_num counts the lines completed before the bad one
-                line = reader.line_num + 1
-                raise InputError(f"{path}:{line}: not a valid table ({exc})") from exc
-    except UnicodeDecodeError:
-        raise not_utf8(path) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-
-
-def not_utf8(path: Path) -> InputError:
-    """The error for a text file that is not UTF-8, naming the line of the first bad byte."""
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return InputError(f"{path}:{line}: not UTF-8 text ({exc.reason} at byte {exc.start})")
-    return InputError(f"{path}: not UTF-8 text")

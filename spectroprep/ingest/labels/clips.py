@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import InputError
 from ..sources import Inputs, rows_by_input
+from ..tables import Columns
 
 if TYPE_CHECKING:
     from ...config import Config
@@ -38,9 +39,13 @@ def clip_labels(
     origin: str,
     vocabulary: Vocabulary,
     multi_label: bool,
+    sep: str,
 ) -> ClipLabels:
-    """``cells``: {input name: (where, label cell)} covering every input file."""
-    by_name = {name: split_cell(cell, where, vocabulary) for name, (where, cell) in cells.items()}
+    """``cells``: {input name: (where, label cell)} covering every input file; a cell
+    names several classes separated by ``sep``."""
+    by_name = {
+        name: split_cell(cell, where, vocabulary, sep) for name, (where, cell) in cells.items()
+    }
     unlabelled = [name for name in inputs.files if name not in cells]
     if unlabelled:
         raise InputError(
@@ -54,9 +59,9 @@ def clip_labels(
     return ClipLabels(kind, classes, file_classes)
 
 
-def cells_from_csv(path: Path, inputs: Inputs) -> dict[str, tuple[str, str]]:
-    rows = rows_by_input(path, inputs, required=("label",))
-    return {name: (where, row["label"]) for name, (where, row) in rows.items()}
+def cells_from_table(path: Path, inputs: Inputs, columns: Columns) -> dict[str, tuple[str, str]]:
+    rows = rows_by_input(path, inputs, required=(columns.label,), path_column=columns.path)
+    return {name: (where, row[columns.label]) for name, (where, row) in rows.items()}
 
 
 def cells_from_folders(inputs: Inputs) -> dict[str, tuple[str, str]]:

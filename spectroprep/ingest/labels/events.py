@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...errors import InputError, LabelWarning
-from ..sources import InputMatcher, Inputs, read_table
+from ..sources import InputMatcher, Inputs
+from ..tables import read_table
 from .model import NO_EVENTS, FileLabels, LabelSet
 from .vocabulary import Vocabulary
 

@@ -20,7 +20,8 @@ from ..sources import Inputs
 if TYPE_CHECKING:
     from ...config import Config
     from ..headers import Source
-from .clips import cells_from_csv, cells_from_folders, clip_labels
+from ..tables import Columns
+from .clips import cells_from_folders, cells_from_table, clip_labels
 from .model import FileLabels, LabelSet, PendingLabels
 from .vocabulary import Vocabulary, read_classes
 from .windows import WindowLabelFiles
@@ -45,10 +46,14 @@ def read_labels(
     labels_per_window: bool = False,
     classes: str | Path | None = None,
     multi_label: bool = False,
+    columns: Columns | None = None,
 ) -> PendingLabels:
     """Read and check the one label source given (or the listing's label column, used
     when no other is given). ``multi_label`` stores clip labels multi-hot even when
-    every file has one class (so that separately built splits agree)."""
+    every file has one class (so that separately built splits agree). ``columns``
+    names the path and label columns of a label table, and the separator between
+    the classes of one cell."""
+    columns = columns or Columns()
     given = [
         flag
         for flag, value in (
@@ -72,7 +77,7 @@ def read_labels(
     if labels_per_window:
         return WindowLabelFiles(inputs.root, fixed, str(classes))
     if labels is not None:
-        cells, origin = cells_from_csv(Path(labels), inputs), str(labels)
+        cells, origin = cells_from_table(Path(labels), inputs, columns), str(labels)
     elif labels_from_folders:
         cells, origin = cells_from_folders(inputs), "folder names"
     elif inputs.listed_labels is not None:
@@ -83,4 +88,4 @@ def read_labels(
         raise InputError("--multi-label needs clip labels (--labels, --labels-from-folders)")
     else:
         return NoLabels()
-    return clip_labels(inputs, cells, origin, vocabulary, multi_label)
+    return clip_labels(inputs, cells, origin, vocabulary, multi_label, columns.label_sep)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...errors import InputError
 from ...naming import natural_sorted
-from ..sources import not_utf8
+from ..tables import not_utf8
 from .model import SEPARATOR
 
 
@@ -68,9 +68,11 @@ class Vocabulary:
         return self.fixed if self.fixed is not None else tuple(natural_sorted(self._seen))
 
 
-def split_cell(cell: str, where: str, vocabulary: Vocabulary) -> tuple[str, ...]:
-    """The classes of a label cell (several separated by ";"), each checked."""
+def split_cell(
+    cell: str, where: str, vocabulary: Vocabulary, sep: str = SEPARATOR
+) -> tuple[str, ...]:
+    """The classes of a label cell (several separated by ``sep``), each checked."""
     if not cell.strip():
         raise InputError(f"{where}: empty label")
-    names = [vocabulary.add(part.strip(), where) for part in cell.split(SEPARATOR)]
+    names = [vocabulary.add(part.strip(), where) for part in cell.split(sep)]
     return tuple(dict.fromkeys(names))
