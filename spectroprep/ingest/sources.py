@@ -42,20 +42,25 @@ class Inputs:
 
 class InputMatcher:
     """Finds the input file a table row names: its path relative to the audio root,
-    or its base name when no other input has it."""
+    or its base name when no other input has it, or (as FSD50K's and AudioSet's
+    tables name clips) that base name without its extension."""
 
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
         self.known = set(inputs.files)
         self.by_base: dict[str, list[str]] = {}
         for name in inputs.files:
-            self.by_base.setdefault(PurePosixPath(name).name, []).append(name)
+            path = PurePosixPath(name)
+            self.by_base.setdefault(path.name, []).append(name)
+            if path.suffix:
+                self.by_base.setdefault(str(path.parent / path.stem), []).append(name)
+                self.by_base.setdefault(path.stem, []).append(name)
 
     def match(self, filename: str, where: str) -> str:
         """The input's name, or an error naming ``where`` (e.g. "labels.csv:7")."""
         if filename in self.known:
             return filename
-        candidates = self.by_base.get(filename, [])
+        candidates = list(dict.fromkeys(self.by_base.get(filename, [])))
         if len(candidates) == 1:
             return candidates[0]
         if not filename.isprintable():

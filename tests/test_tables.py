@@ -1,0 +1,183 @@
+"""Tables as public corpora ship them: column mapping, delimiters, BOM and CRLF,
+case-insensitive headers, one table for labels and metadata, and malformed rows
+named by file and line."""
+
+import csv
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import build, write_audio
+
+import spectroprep
+from spectroprep.cli.main import cli
+from spectroprep.errors import InputError
+from spectroprep.ingest.tables import delimiter_of
+
+ESC50_HEADER = "filename,fold,target,category,esc10,src_file,take"
+
+
+def read_manifest(path):
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def esc50(tmp_path):
+    """An ESC-50 layout: meta/esc50.csv and a flat audio/ folder (44.1 kHz, 5 s clips
+    in the corpus; shorter here)."""
+    root = tmp_path / "ESC-50-master"
+    rows = [
+        ("1-100032-A-0.wav", 1, 0, "dog", "True", 100032, "A"),
+        ("1-110389-A-0.wav", 1, 0, "dog", "True", 110389, "A"),
+        ("2-102414-A-1.wav", 2, 1, "rooster", "True", 102414, "A"),
+        ("2-102414-B-1.wav", 2, 1, "rooster", "True", 102414, "B"),
+        ("3-104632-A-10.wav", 3, 10, "rain", "False", 104632, "A"),
+    ]
+    for k, row in enumerate(rows):
+        write_audio(root / "audio" / row[0], 1.0 + 0.5 * k, 44100, seed=k)
+    (root / "meta").mkdir()
+    with (root / "meta" / "esc50.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(ESC50_HEADER.split(","))
+        writer.writerows(rows)
+    return root
+
+
+def test_esc50_builds_from_its_own_table_with_folds(esc50, tmp_path):
+    out = build(
+        esc50 / "audio",
+        tmp_path / "ds",
+        labels=esc50 / "meta" / "esc50.csv",
+        path_column="filename",
+        label_column="category",
+        metadata_columns=["fold", "src_file"],
+    )
+    with spectroprep.open_dataset(out) as ds:
+        assert ds.classes == ["dog", "rain", "rooster"]
+        assert ds.info["manifest"]["columns"][-2:] == ["fold", "src_file"]
+    rows = read_manifest(out / "manifest.csv")
+    by_source = {r["source"]: (r["label"], r["fold"], r["src_file"]) for r in rows}
+    assert by_source["2-102414-B-1.wav"] == ("rooster", "2", "102414")
+    assert by_source["3-104632-A-10.wav"] == ("rain", "3", "104632")
+    split = spectroprep.shard(out, tmp_path / "folds", split_column="fold", jobs=1)
+    assert sorted(split.datasets) == ["fold-1", "fold-2", "fold-3"]
+
+
+def test_the_command_line_takes_the_same_columns(esc50, tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build", str(esc50 / "audio"), "--out", str(tmp_path / "ds"), "-j", "1",
+            "--labels", str(esc50 / "meta" / "esc50.csv"), "--path-column", "filename",
+            "--label-column", "Category", "--metadata-columns", "fold,esc10",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_manifest(tmp_path / "ds" / "manifest.csv")[0]["esc10"] == "True"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_semicolon_tab_bom_crlf_and_any_case_of_the_header(tmp_path, delimiter):
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.flac", 1.0, 48000, seed=1, channels=2)
+    write_audio(audio / "b.wav", 1.0, 16000, seed=2)
+    text = delimiter.join(["Path", "LABEL", "Speaker"]) + "\r\n"
+    text += f"a.flac{delimiter}cat{delimiter}s1\r\nb.wav{delimiter}dog{delimiter}s2\r\n"
+    (tmp_path / "labels.txt").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    out = build(
+        audio, tmp_path / "ds", labels=tmp_path / "labels.txt", metadata_columns=["speaker"]
+    )
+    rows = read_manifest(out / "manifest.csv")
+    assert [(r["label"], r["speaker"]) for r in rows] == [("cat", "s1"), ("dog", "s2")]
+
+
+def test_multi_label_cells_joined_by_commas_in_quotes(tmp_path):
+    """FSD50K's ground truth: fname (a file's name without its extension),labels,mids,
+    split, with quoted comma lists."""
+    audio = tmp_path / "dev_audio"
+    for k, name in enumerate(["64760", "16399", "16401"]):
+        write_audio(audio / f"{name}.wav", 1.0, 44100, seed=k)
+    (tmp_path / "dev.csv").write_text(
+        "fname,labels,mids,split\n"
+        '64760,"Electric_guitar,Guitar,Music","/m/02sgy,/m/0342h,/m/04rlf",train\n'
+        '16399,"Electric_guitar,Guitar","/m/02sgy,/m/0342h",train\n'
+        "16401,Music,/m/04rlf,val\n"
+    )
+    out = build(
+        audio,
+        tmp_path / "ds",
+        labels=tmp_path / "dev.csv",
+        path_column="fname",
+        label_column="labels",
+        label_sep=",",
+        metadata_columns=["split"],
+    )
+    with spectroprep.open_dataset(out) as ds:
+        assert ds.label_kind == "multi"
+        assert ds.classes == ["Electric_guitar", "Guitar", "Music"]
+        per_source = {r["source"]: r["label"] for r in read_manifest(out / "manifest.csv")}
+        assert per_source["64760.wav"] == "Electric_guitar;Guitar;Music"
+        assert np.array_equal(ds.labels.sum(axis=0), [2, 2, 2])
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("path,label\na.wav,cat\nb.wav\n", r"labels\.csv:3: 1 cell\(s\) where the header has 2"),
+        ("path,label\na.wav,cat,x\n", r"labels\.csv:2: 3 cell\(s\) where the header has 2"),
+        ("path,label\n,cat\n", r"labels\.csv:2: empty path"),
+        ("path,label\n../a.wav,cat\n", r"labels\.csv:2: \.\./a\.wav is outside the audio root"),
+        ("path,Path\na.wav,a.wav\n", r"labels\.csv:1: column 'Path' is in the header twice"),
+        (
+            "path label\na.wav cat\n",
+            r"missing column\(s\) path, label .*comma, a semicolon or a tab",
+        ),
+    ],
+)
+def test_a_malformed_table_is_named_by_file_and_line(tmp_path, table, message):
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.wav", 1.0, 16000)
+    write_audio(audio / "b.wav", 1.0, 16000, seed=1)
+    (tmp_path / "labels.csv").write_text(table)
+    with pytest.raises(InputError, match=message):
+        build(audio, tmp_path / "ds", labels=tmp_path / "labels.csv")
+
+
+def test_a_metadata_table_with_a_missing_cell_is_refused(tmp_path):
+    """A left-out fold made a stray split named "fold-" before."""
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.wav", 1.0, 16000)
+    write_audio(audio / "b.wav", 1.0, 16000, seed=1)
+    (tmp_path / "meta.csv").write_text("path,fold\na.wav,1\nb.wav\n")
+    with pytest.raises(InputError, match=r"meta\.csv:3: 1 cell\(s\) where the header has 2"):
+        build(audio, tmp_path / "ds", metadata=tmp_path / "meta.csv")
+
+
+def test_a_listed_file_that_is_missing_names_the_folder(tmp_path):
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.wav", 1.0, 16000)
+    (audio / "list.csv").write_text("path,label\na.wav,cat\nsub/b.wav,dog\n")
+    with pytest.raises(InputError, match=rf"list\.csv:3: sub/b\.wav: no such file in {audio}$"):
+        build(audio / "list.csv", tmp_path / "ds")
+
+
+def test_metadata_columns_need_a_table(tmp_path):
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.wav", 1.0, 16000)
+    with pytest.raises(InputError, match="--metadata-columns needs a table"):
+        build(audio, tmp_path / "ds", metadata_columns=["fold"])
+
+
+@pytest.mark.parametrize(
+    "header, delimiter",
+    [
+        ("path,label", ","),
+        ("path;label;fold", ";"),
+        ("filename\tonset\toffset\tevent_label", "\t"),
+        ('"a;b",label', ","),
+        ("path", ","),
+    ],
+)
+def test_the_delimiter_comes_from_the_header(header, delimiter):
+    assert delimiter_of(header) == delimiter
