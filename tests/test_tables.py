@@ -11,7 +11,7 @@ from conftest import build, write_audio
 
 import spectroprep
 from spectroprep.cli.main import cli
-from spectroprep.errors import InputError
+from spectroprep.errors import ConfigError, InputError
 from spectroprep.ingest.tables import delimiter_of
 
 ESC50_HEADER = "filename,fold,target,category,esc10,src_file,take"
@@ -181,3 +181,61 @@ def test_metadata_columns_need_a_table(tmp_path):
 )
 def test_the_delimiter_comes_from_the_header(header, delimiter):
     assert delimiter_of(header) == delimiter
+
+
+def test_a_split_map_merges_folds_into_named_splits(esc50, tmp_path):
+    out = build(
+        esc50 / "audio",
+        tmp_path / "ds",
+        labels=esc50 / "meta" / "esc50.csv",
+        path_column="filename",
+        label_column="category",
+        metadata_columns=["fold"],
+    )
+    done = spectroprep.shard(
+        out, tmp_path / "cv", split_column="fold", split_map="train=1,2;test=3"
+    )
+    assert sorted(done.datasets) == ["test", "train"]
+    folds = {
+        name: {r["fold"] for r in read_manifest(folder / "manifest.csv")}
+        for name, folder in done.datasets.items()
+    }
+    assert folds == {"train": {"1", "2"}, "test": {"3"}}
+    record = spectroprep.open_dataset(done.datasets["test"]).info["derivation"]["split"]
+    assert record["map"] == {"train": ["1", "2"], "test": ["3"]}
+    with pytest.raises(ConfigError, match=r"value\(s\) '3' are in no split .*;rest=NAME"):
+        spectroprep.shard(out, tmp_path / "x", split_column="fold", split_map="train=1;val=2")
+    rest = spectroprep.shard(out, tmp_path / "r", split_column="fold", split_map="val=2;rest=train")
+    assert {r["fold"] for r in read_manifest(rest.datasets["train"] / "manifest.csv")} == {"1", "3"}
+
+
+@pytest.mark.parametrize(
+    "split_map, message",
+    [
+        ("train=1,2;val=2", r"'2' is in train and in val"),
+        ("train=1;train=2", r"train is named twice"),
+        ("train", r"'train' is not NAME=VALUE"),
+        ("train=1;val=9", r"split val would be empty"),
+    ],
+)
+def test_a_bad_split_map_is_named(esc50, tmp_path, split_map, message):
+    out = build(
+        esc50 / "audio",
+        tmp_path / "ds",
+        labels=esc50 / "meta" / "esc50.csv",
+        path_column="filename",
+        label_column="category",
+        metadata_columns=["fold"],
+    )
+    with pytest.raises(ConfigError, match=message):
+        spectroprep.shard(out, tmp_path / "x", split_column="fold", split_map=split_map + ";rest=x")
+
+
+def test_examples_without_a_value_are_not_a_split_of_their_own(tmp_path):
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.wav", 1.0, 16000)
+    write_audio(audio / "b.wav", 2.0, 16000, seed=1)
+    (tmp_path / "meta.csv").write_text("path,fold\na.wav,1\nb.wav,\n")
+    out = build(audio, tmp_path / "ds", metadata=tmp_path / "meta.csv")
+    with pytest.raises(ConfigError, match=r"2 example\(s\) have no fold value"):
+        spectroprep.shard(out, tmp_path / "folds", split_column="fold")

@@ -56,6 +56,11 @@ from .common import RegistryChoice
     "--split-column", metavar="COLUMN", help="Split by the values of a manifest column (folds)."
 )
 @click.option(
+    "--split-map",
+    metavar="MAP",
+    help="Merge --split-column values into splits: 'train=1,2,3;val=4;test=5[;rest=NAME]'.",
+)
+@click.option(
     "--train-split",
     default="train",
     show_default=True,
@@ -80,6 +85,7 @@ def shard_command(
     group_by: str,
     stratify: bool,
     split_column: str | None,
+    split_map: str | None,
     train_split: str,
     jobs: int | None,
     overwrite: bool,
@@ -101,6 +107,7 @@ def shard_command(
         group_by=group_by,
         stratify=stratify,
         split_column=split_column,
+        split_map=split_map,
         train_split=train_split,
         jobs=jobs,
         overwrite=overwrite,

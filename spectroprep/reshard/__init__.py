@@ -33,7 +33,7 @@ from ..execute import Executor, choose_executor
 from .options import new_config
 from .parts import SourceFiles
 from .plan import SplitRequest, plan
-from .split import parse_ratios
+from .split import parse_ratios, parse_split_map
 from .write import Job
 
 __all__ = ["Sharded", "shard"]
@@ -81,10 +81,13 @@ def _request(
     group_by: str,
     stratify: bool,
     split_column: str | None,
+    split_map: str | None,
     train_split: str,
 ) -> SplitRequest | None:
     if split is not None and split_column is not None:
         raise InputError("--split and --split-column exclude each other")
+    if split_map is not None and split_column is None:
+        raise InputError("--split-map applies to --split-column")
     if split is None and split_column is None:
         if stratify or group_by != "source":
             raise InputError("--stratify and --group-by apply to --split")
@@ -92,7 +95,8 @@ def _request(
     if split is None:
         if stratify or group_by != "source":
             raise InputError("--stratify and --group-by apply to --split, not --split-column")
-        return SplitRequest(column=split_column, train=train_split)
+        column_map = parse_split_map(split_map) if split_map is not None else None
+        return SplitRequest(column=split_column, column_map=column_map, train=train_split)
     return SplitRequest(parse_ratios(split), group_by, stratify, train=train_split)
 
 
@@ -112,6 +116,7 @@ def shard(
     group_by: str = "source",
     stratify: bool = False,
     split_column: str | None = None,
+    split_map: str | None = None,
     train_split: str = "train",
     jobs: int | None = None,
     executor: Executor | None = None,
@@ -128,12 +133,14 @@ def shard(
     one dataset per split into ``out/NAME``, every group of ``group_by`` ("source"
     or a metadata column) in one split, class shares near the ratios when
     ``stratify``; ``split_column`` splits by the values of a manifest column
-    instead. Every split records the statistics of ``train_split`` (its own when
-    there is no such split). The data files are written by ``executor`` or, instead,
+    instead, one split per value, or as ``split_map`` ("train=1,2,3;val=4;test=5",
+    ending ";rest=NAME" to take the values it does not name) merges them. Every
+    split records the statistics of ``train_split`` (its own when there is no such
+    split). The data files are written by ``executor`` or, instead,
     by ``jobs`` worker processes (default: one per core). Returns the datasets written.
     """
     src, out = Path(src), Path(out)
-    request = _request(split, group_by, stratify, split_column, train_split)
+    request = _request(split, group_by, stratify, split_column, split_map, train_split)
     info, src_config, files = _source_files(src)
     _check_apart(src, out)
     config = new_config(

@@ -14,7 +14,7 @@ from ..dataset.manifest_table import ManifestTable
 from ..errors import ConfigError
 from ..naming import natural_sorted
 from .parts import SourceFiles
-from .split import achieved_shares, assign_groups, check_split_name
+from .split import SplitMap, achieved_shares, assign_groups, check_split_name
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,16 @@ class SplitRequest:
     group_by: str = "source"
     stratify: bool = False
     column: str | None = None
+    column_map: SplitMap | None = None  # which column values make which split
     train: str = "train"  # the split whose statistics every split records
 
     def record(self, names: Sequence[str]) -> dict[str, Any]:
         """What dataset.json records of the split (the achieved shares are added)."""
         if self.column is not None:
             how: dict[str, Any] = {"column": self.column}
+            if self.column_map is not None:
+                how["map"] = {k: list(v) for k, v in self.column_map.splits.items()}
+                how["rest"] = self.column_map.rest
         else:
             how = {"ratios": self.ratios, "group_by": self.group_by, "stratify": self.stratify}
         return {"splits": list(names), **how}
@@ -64,17 +68,42 @@ def class_counts(
     return counts
 
 
-def _column_split(table: ManifestTable, column: str) -> tuple[list[str], np.ndarray]:
+def _column_split(
+    table: ManifestTable, column: str, column_map: SplitMap | None
+) -> tuple[list[str], np.ndarray]:
+    """Split names, and each example's split: one split per value of ``column``, or
+    the splits of ``column_map``."""
     values = table.column(column)
-    order = natural_sorted(values.values)
-    names = [
-        check_split_name(
-            v if any(c.isalpha() for c in v) else f"{column}-{v}", f"--split-column {column}"
+    blank = [v for v in values.values if not v.strip()]
+    if blank:
+        n = int(np.isin(values.codes, [values.values.index(v) for v in blank]).sum())
+        raise ConfigError(
+            f"--split-column {column}: {n} example(s) have no {column} value "
+            "(fill the metadata table's cells, then build again)"
         )
-        for v in order
-    ]
-    rank = {v: i for i, v in enumerate(order)}
-    to_split = np.array([rank[v] for v in values.values], dtype=np.int64)
+    if column_map is None:
+        order = natural_sorted(values.values)
+        names = [
+            check_split_name(
+                v if any(c.isalpha() for c in v) else f"{column}-{v}", f"--split-column {column}"
+            )
+            for v in order
+        ]
+        rank = {v: i for i, v in enumerate(order)}
+        to_split = np.array([rank[v] for v in values.values], dtype=np.int64)
+        return names, to_split[values.codes]
+    names = list(column_map.splits)
+    if column_map.rest is not None:
+        names.append(column_map.rest)
+    unmapped = [v for v in natural_sorted(values.values) if column_map.split_of(v) is None]
+    if unmapped:
+        raise ConfigError(
+            f"--split-map: {column} value(s) {', '.join(map(repr, unmapped))} are in no split "
+            "(name them, or end the map with ;rest=NAME)"
+        )
+    to_split = np.array(
+        [names.index(column_map.split_of(v) or "") for v in values.values], dtype=np.int64
+    )
     return names, to_split[values.codes]
 
 
@@ -98,7 +127,7 @@ def plan(
     n_groups = len(group.values)
     counts = class_counts(group.codes, n_groups, src, labels)
     if request.column is not None:
-        names, split_of = _column_split(table, request.column)
+        names, split_of = _column_split(table, request.column, request.column_map)
     else:
         assert request.ratios is not None  # a split by ratios when not by column
         if request.stratify and counts is None:
@@ -121,6 +150,11 @@ def plan(
             mine = np.random.default_rng([seed, k]).permutation(mine)
         positions.append(mine)
     empty = [name for name, p in zip(names, positions, strict=True) if len(p) == 0]
+    if empty and request.column_map is not None:
+        raise ConfigError(
+            f"--split-map: split {empty[0]} would be empty (no example has a {request.column} "
+            "value it names)"
+        )
     if empty:
         raise ConfigError(
             f"split {empty[0]} would be empty ({n_groups} group(s) of {request.group_by}): "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,48 @@ def check_split_name(name: str, where: str) -> str:
             f"{where}: {name!r} cannot name a split folder (letters, digits, '_', '.', '-')"
         )
     return name
+
+
+@dataclass(frozen=True)
+class SplitMap:
+    """Which values of a column go into which split; ``rest`` takes the others."""
+
+    splits: dict[str, tuple[str, ...]]  # split name -> its values, in the order given
+    rest: str | None = None
+
+    def split_of(self, value: str) -> str | None:
+        for name, values in self.splits.items():
+            if value in values:
+                return name
+        return self.rest
+
+
+def parse_split_map(text: str) -> SplitMap:
+    """``"train=1,2,3;val=4;test=5"`` (and ``";rest=NAME"`` for every value not named)."""
+    splits: dict[str, tuple[str, ...]] = {}
+    rest = None
+    seen: dict[str, str] = {}
+    for part in text.split(";"):
+        name, sep, values = (s.strip() for s in part.partition("="))
+        if not sep or not values:
+            raise ConfigError(f"--split-map {text}: {part.strip()!r} is not NAME=VALUE,VALUE...")
+        if name == "rest":
+            rest = check_split_name(values, f"--split-map {text}")
+            continue
+        check_split_name(name, f"--split-map {text}")
+        if name in splits:
+            raise ConfigError(f"--split-map {text}: {name} is named twice")
+        cells = tuple(v.strip() for v in values.split(","))
+        for value in cells:
+            if value in seen:
+                raise ConfigError(
+                    f"--split-map {text}: {value!r} is in {seen[value]} and in {name}"
+                )
+            seen[value] = name
+        splits[name] = cells
+    if rest is not None and rest in splits:
+        raise ConfigError(f"--split-map {text}: rest={rest} names a split given its values")
+    return SplitMap(splits, rest)
 
 
 def parse_ratios(text: str) -> dict[str, float]:
