@@ -44,15 +44,19 @@ def esc50(tmp_path):
     return root
 
 
-def test_esc50_builds_from_its_own_table_with_folds(esc50, tmp_path):
-    out = build(
+def build_esc50(esc50, out, columns=("fold",)):
+    return build(
         esc50 / "audio",
-        tmp_path / "ds",
+        out,
         labels=esc50 / "meta" / "esc50.csv",
         path_column="filename",
         label_column="category",
-        metadata_columns=["fold", "src_file"],
+        metadata_columns=list(columns),
     )
+
+
+def test_esc50_builds_from_its_own_table_with_folds(esc50, tmp_path):
+    out = build_esc50(esc50, tmp_path / "ds", ("fold", "src_file"))
     with spectroprep.open_dataset(out) as ds:
         assert ds.classes == ["dog", "rain", "rooster"]
         assert ds.info["manifest"]["columns"][-2:] == ["fold", "src_file"]
@@ -184,14 +188,7 @@ def test_the_delimiter_comes_from_the_header(header, delimiter):
 
 
 def test_a_split_map_merges_folds_into_named_splits(esc50, tmp_path):
-    out = build(
-        esc50 / "audio",
-        tmp_path / "ds",
-        labels=esc50 / "meta" / "esc50.csv",
-        path_column="filename",
-        label_column="category",
-        metadata_columns=["fold"],
-    )
+    out = build_esc50(esc50, tmp_path / "ds")
     done = spectroprep.shard(
         out, tmp_path / "cv", split_column="fold", split_map="train=1,2;test=3"
     )
@@ -219,14 +216,7 @@ def test_a_split_map_merges_folds_into_named_splits(esc50, tmp_path):
     ],
 )
 def test_a_bad_split_map_is_named(esc50, tmp_path, split_map, message):
-    out = build(
-        esc50 / "audio",
-        tmp_path / "ds",
-        labels=esc50 / "meta" / "esc50.csv",
-        path_column="filename",
-        label_column="category",
-        metadata_columns=["fold"],
-    )
+    out = build_esc50(esc50, tmp_path / "ds")
     with pytest.raises(ConfigError, match=message):
         spectroprep.shard(out, tmp_path / "x", split_column="fold", split_map=split_map + ";rest=x")
 
