@@ -61,7 +61,8 @@ class Registry:
 # One line per plug-in. A storage format is a module with the attributes of
 # dataset.storage.Format; a feature kind an object with those of
 # features.kinds.FeatureKind; a resampler one with those of
-# ingest.audio.resample.Resampler.
+# ingest.audio.resample.Resampler; a recipe a module with those of
+# ingest.recipes.Recipe.
 FORMATS = Registry(
     "storage format",
     {
@@ -82,6 +83,17 @@ RESAMPLERS = Registry(
         "soxr_hq": "spectroprep.ingest.audio.resample:SOXR_HQ",
         "soxr_vhq": "spectroprep.ingest.audio.resample:SOXR_VHQ",
         "scipy": "spectroprep.ingest.audio.resample:POLYPHASE",
+    },
+)
+
+RECIPES = Registry(
+    "recipe",
+    {
+        "esc50": "spectroprep.ingest.recipes.esc50",
+        "fsd50k": "spectroprep.ingest.recipes.fsd50k",
+        "speech-commands": "spectroprep.ingest.recipes.speech_commands",
+        "gtzan": "spectroprep.ingest.recipes.gtzan",
+        "dcase-sed": "spectroprep.ingest.recipes.dcase_sed",
     },
 )
 

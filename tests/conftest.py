@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import os
 import subprocess
@@ -289,3 +290,23 @@ def build_small(audio: Path, name: str, *overrides: str, format: str = "hdf5") -
         jobs=1,
         overrides=[*SMALL, *overrides],
     )
+
+
+def write_esc50(root: Path) -> Path:
+    """An ESC-50 layout: meta/esc50.csv and a flat audio/ folder (44.1 kHz, 5 s clips
+    in the corpus; shorter here), five clips of three classes in three folds."""
+    rows = [
+        ("1-100032-A-0.wav", 1, 0, "dog", "True", 100032, "A"),
+        ("1-110389-A-0.wav", 1, 0, "dog", "True", 110389, "A"),
+        ("2-102414-A-1.wav", 2, 1, "rooster", "True", 102414, "A"),
+        ("2-102414-B-1.wav", 2, 1, "rooster", "True", 102414, "B"),
+        ("3-104632-A-10.wav", 3, 10, "rain", "False", 104632, "A"),
+    ]
+    for k, row in enumerate(rows):
+        write_audio(root / "audio" / row[0], 1.0 + 0.5 * k, 44100, seed=k)
+    (root / "meta").mkdir()
+    with (root / "meta" / "esc50.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["filename", "fold", "target", "category", "esc10", "src_file", "take"])
+        writer.writerows(rows)
+    return root

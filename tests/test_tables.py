@@ -7,14 +7,12 @@ import csv
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import build, write_audio
+from conftest import build, write_audio, write_esc50
 
 import spectroprep
 from spectroprep.cli.main import cli
 from spectroprep.errors import ConfigError, InputError
 from spectroprep.ingest.tables import delimiter_of
-
-ESC50_HEADER = "filename,fold,target,category,esc10,src_file,take"
 
 
 def read_manifest(path):
@@ -24,24 +22,7 @@ def read_manifest(path):
 
 @pytest.fixture
 def esc50(tmp_path):
-    """An ESC-50 layout: meta/esc50.csv and a flat audio/ folder (44.1 kHz, 5 s clips
-    in the corpus; shorter here)."""
-    root = tmp_path / "ESC-50-master"
-    rows = [
-        ("1-100032-A-0.wav", 1, 0, "dog", "True", 100032, "A"),
-        ("1-110389-A-0.wav", 1, 0, "dog", "True", 110389, "A"),
-        ("2-102414-A-1.wav", 2, 1, "rooster", "True", 102414, "A"),
-        ("2-102414-B-1.wav", 2, 1, "rooster", "True", 102414, "B"),
-        ("3-104632-A-10.wav", 3, 10, "rain", "False", 104632, "A"),
-    ]
-    for k, row in enumerate(rows):
-        write_audio(root / "audio" / row[0], 1.0 + 0.5 * k, 44100, seed=k)
-    (root / "meta").mkdir()
-    with (root / "meta" / "esc50.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(ESC50_HEADER.split(","))
-        writer.writerows(rows)
-    return root
+    return write_esc50(tmp_path / "ESC-50-master")
 
 
 def build_esc50(esc50, out, columns=("fold",)):

@@ -41,6 +41,7 @@ from ..ingest.headers import (
 )
 from ..ingest.labels.model import LabelSet
 from ..ingest.labels.targets import Targets
+from ..ingest.recipes import recipe as read_recipe
 from ..ingest.tables import Columns
 from ..naming import natural_key
 from .describe import describe, manifest_rows, rejected_rows
@@ -196,6 +197,7 @@ def build(
     audio: str | Path,
     out: str | Path,
     *,
+    recipe: str | None = None,
     labels: str | Path | None = None,
     labels_from_folders: bool = False,
     events: str | Path | None = None,
@@ -220,6 +222,10 @@ def build(
     command: Sequence[str] | None = None,
 ) -> Path:
     """Build a dataset from ``audio`` (a folder or a CSV listing) into ``out``.
+
+    ``recipe`` names a public corpus (``plugins.RECIPES``: esc50, fsd50k, ...)
+    that ``audio`` holds in its published layout; the recipe reads its labels and
+    metadata, so no label, metadata or column option is given with it.
 
     Labels come from one of ``labels`` (CSV path,label; ";" between several
     classes), ``labels_from_folders``, ``events`` (DCASE strong labels) or
@@ -252,6 +258,29 @@ def build(
     if format is not None:
         cfg = cfg.replace("storage", format=format)
     out = Path(out)
+    corpus = None
+    if recipe is not None:
+        given = [
+            name
+            for name, value in (
+                ("labels", labels),
+                ("labels_from_folders", labels_from_folders or None),
+                ("events", events),
+                ("labels_per_window", labels_per_window or None),
+                ("metadata", metadata),
+                ("metadata_columns", metadata_columns),
+                ("path_column", None if path_column == "path" else path_column),
+                ("label_column", None if label_column == "label" else label_column),
+                ("label_sep", None if label_sep == ";" else label_sep),
+            )
+            if value is not None
+        ]
+        if given:
+            raise InputError(
+                f"the {recipe} recipe reads the labels and metadata itself: "
+                f"leave out {', '.join(given)}"
+            )
+        corpus = read_recipe(recipe).read(Path(audio))
     executor = choose_executor(jobs, executor, preload=[ShardTask.__module__])
     label_options = LabelOptions(
         labels=labels,
@@ -274,6 +303,7 @@ def build(
         labels=label_options,
         metadata=metadata,
         columns=columns,
+        corpus=corpus,
         skip_unusable=on_error == "skip",
         progress=progress,
     )

@@ -9,7 +9,8 @@ import click
 from ..builder.pipeline import ON_ERROR, build
 from ..config import preset_names
 from ..dataset.layout import REJECTED_CSV
-from ..plugins import FORMATS
+from ..ingest.recipes import recipe as read_recipe
+from ..plugins import FORMATS, RECIPES
 from ..read.reader import open_dataset
 from .common import RegistryChoice
 
@@ -22,6 +23,12 @@ from .common import RegistryChoice
     required=True,
     type=click.Path(path_type=Path),
     help="Output dataset folder (must be empty unless --overwrite).",
+)
+@click.option(
+    "--recipe",
+    type=RegistryChoice(RECIPES),
+    help="AUDIO is this public corpus in its published layout: labels, folds and splits "
+    "come from its own files.",
 )
 @click.option(
     "--labels",
@@ -115,6 +122,7 @@ from .common import RegistryChoice
 def build_command(
     audio: Path,
     out: Path,
+    recipe: str | None,
     labels: Path | None,
     labels_from_folders: bool,
     events: Path | None,
@@ -142,6 +150,7 @@ def build_command(
     build(
         audio,
         out,
+        recipe=recipe,
         labels=labels,
         labels_from_folders=labels_from_folders,
         events=events,
@@ -172,3 +181,6 @@ def build_command(
             err=True,
         )
     click.echo(f"wrote {len(ds)} examples to {out}", err=quiet)
+    if recipe is not None:
+        command = read_recipe(recipe).SPLIT.format(dataset=out)
+        click.echo(f"the {recipe} protocol's split: {command}", err=quiet)

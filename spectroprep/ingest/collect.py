@@ -3,7 +3,7 @@ written: the input files, their labels and metadata, and every file's header."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import Config
@@ -12,6 +12,7 @@ from .headers import InputProblem, Source, problem_lines, read_sources
 from .labels.model import LabelSet
 from .labels.read import read_labels
 from .metadata import Metadata, read_metadata
+from .recipes import Corpus
 from .sources import Inputs, find_inputs
 from .tables import Columns
 
@@ -47,6 +48,7 @@ def ingest(
     labels: LabelOptions,
     metadata: str | Path | None = None,
     columns: Columns | None = None,
+    corpus: Corpus | None = None,
     skip_unusable: bool = False,
     progress: bool = False,
 ) -> Ingested:
@@ -56,9 +58,13 @@ def ingest(
 
     ``columns`` names the columns of the tables (the listing, the label table, the
     metadata table). With ``columns.metadata`` and no ``metadata`` table, those
-    columns come from the label table, or else from the listing."""
+    columns come from the label table, or else from the listing. A ``corpus`` (read
+    by a recipe) gives the inputs, their label cells and metadata instead."""
     columns = columns or Columns()
-    inputs = find_inputs(audio, columns)
+    if corpus is not None:
+        columns = Columns(label_sep=corpus.label_sep)
+        labels = replace(labels, events=corpus.events, multi_label=corpus.multi_label)
+    inputs = corpus.inputs if corpus is not None else find_inputs(audio, columns)
     if labels.strict and labels.events is None:
         raise InputError("--strict applies to --events")
     pending = read_labels(
@@ -71,7 +77,10 @@ def ingest(
         multi_label=labels.multi_label,
         columns=columns,
     )
-    meta = read_metadata(_metadata_table(inputs, labels, metadata, columns), inputs, columns)
+    if corpus is not None:
+        meta = corpus.metadata
+    else:
+        meta = read_metadata(_metadata_table(inputs, labels, metadata, columns), inputs, columns)
     sources, unusable = read_sources(inputs, config, progress)
     if unusable and not skip_unusable:
         raise InputError(
