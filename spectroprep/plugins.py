@@ -94,6 +94,8 @@ RECIPES = Registry(
         "speech-commands": "spectroprep.ingest.recipes.speech_commands",
         "gtzan": "spectroprep.ingest.recipes.gtzan",
         "dcase-sed": "spectroprep.ingest.recipes.dcase_sed",
+        "urbansound8k": "spectroprep.ingest.recipes.urbansound8k",
+        "audioset": "spectroprep.ingest.recipes.audioset",
     },
 )
 

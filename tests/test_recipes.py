@@ -10,7 +10,7 @@ from conftest import build, write_audio, write_esc50
 
 import spectroprep
 from spectroprep.cli.main import cli
-from spectroprep.errors import InputError
+from spectroprep.errors import InputError, SpectroprepWarning
 
 
 def manifest(out):
@@ -131,3 +131,70 @@ def test_a_corpus_in_another_layout_is_named(tmp_path):
     )
     with pytest.raises(InputError, match=rf"esc50\.csv:2: b\.wav: no such file in {tmp_path}"):
         build(tmp_path, tmp_path / "ds", recipe="esc50")
+
+
+def test_urbansound8k(tmp_path):
+    root = tmp_path / "UrbanSound8K"
+    rows = [
+        ("100032-3-0-0.wav", 100032, 0.0, 0.317551, 1, 5, 3, "dog_bark"),
+        ("100263-2-0-117.wav", 100263, 58.5, 62.5, 1, 5, 2, "children_playing"),
+        ("100263-2-0-121.wav", 100263, 60.5, 64.5, 1, 5, 2, "children_playing"),
+        ("100648-1-0-0.wav", 100648, 4.823, 5.471, 2, 10, 1, "car_horn"),
+    ]
+    for k, row in enumerate(rows):
+        seconds = min(4.0, row[3] - row[2])
+        write_audio(root / "audio" / f"fold{row[5]}" / row[0], seconds, 44100, seed=k, channels=2)
+    (root / "metadata").mkdir()
+    with (root / "metadata" / "UrbanSound8K.csv").open("w", newline="") as f:
+        header = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]
+        csv.writer(f).writerows([header, *rows])
+    out = build(root, tmp_path / "ds", recipe="urbansound8k")
+    ds = spectroprep.open_dataset(out)
+    assert ds.classes == ["car_horn", "children_playing", "dog_bark"]
+    by_file = {
+        r["source"]: (r["label"], r["fold"], r["fsID"], r["slice_start"]) for r in manifest(out)
+    }
+    assert by_file["fold5/100263-2-0-121.wav"] == ("children_playing", "5", "100263", "60.5")
+    done = spectroprep.shard(
+        out, tmp_path / "cv", split_column="fold", split_map="test=10;rest=train"
+    )
+    assert {r["fold"] for r in manifest(done.datasets["test"])} == {"10"}
+    assert_no_source_in_two_splits(done.datasets)
+
+
+def test_audioset(tmp_path):
+    root = tmp_path / "audioset"
+    (root).mkdir()
+    (root / "class_labels_indices.csv").write_text(
+        "index,mid,display_name\n"
+        '0,/m/09x0r,"Speech"\n'
+        '1,/m/05zppz,"Male speech, man speaking"\n'
+        '2,/t/dd00088,"Gush"\n'
+    )
+    (root / "balanced_train_segments.csv").write_text(
+        "# Segments csv created Sun Mar  5 10:54:31 2017\n"
+        "# num_ytids=3, num_segs=3, num_unique_labels=3, num_positive_labels=5\n"
+        "# YTID, start_seconds, end_seconds, positive_labels\n"
+        '--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"\n'
+        '--ZhevVpy1s, 50.000, 60.000, "/m/05zppz"\n'
+        '--aE2O5G5WE, 0.000, 10.000, "/m/09x0r,/m/05zppz"\n'
+    )
+    (root / "eval_segments.csv").write_text(
+        "# YTID, start_seconds, end_seconds, positive_labels\n"
+        '-0RWZT-miFs, 420.000, 430.000, "/t/dd00088"\n'
+    )
+    write_audio(root / "audio" / "balanced" / "--PJHxphWEs.wav", 2.0, 32000, seed=1)
+    write_audio(root / "audio" / "balanced" / "Y--ZhevVpy1s.flac", 2.0, 48000, seed=2)
+    write_audio(root / "audio" / "eval" / "-0RWZT-miFs_420.wav", 2.0, 44100, seed=3)
+    with pytest.warns(SpectroprepWarning, match="1 of 4 AudioSet segments have no clip"):
+        out = build(root, tmp_path / "ds", recipe="audioset")
+    ds = spectroprep.open_dataset(out)
+    assert ds.label_kind == "multi"
+    assert ds.classes == ["Gush", "Male speech, man speaking", "Speech"]
+    rows = {r["source"]: (r["label"], r["set"]) for r in manifest(out)}
+    assert rows["audio/balanced/--PJHxphWEs.wav"] == ("Gush;Speech", "balanced_train")
+    assert rows["audio/balanced/Y--ZhevVpy1s.flac"] == (
+        "Male speech, man speaking",
+        "balanced_train",
+    )
+    assert rows["audio/eval/-0RWZT-miFs_420.wav"] == ("Gush", "eval")
