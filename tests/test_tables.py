@@ -13,6 +13,7 @@ import spectroprep
 from spectroprep.cli.main import cli
 from spectroprep.errors import ConfigError, InputError
 from spectroprep.ingest.tables import delimiter_of
+from spectroprep.verify import verify
 
 
 def read_manifest(path):
@@ -210,3 +211,117 @@ def test_examples_without_a_value_are_not_a_split_of_their_own(tmp_path):
     out = build(audio, tmp_path / "ds", metadata=tmp_path / "meta.csv")
     with pytest.raises(ConfigError, match=r"2 example\(s\) have no fold value"):
         spectroprep.shard(out, tmp_path / "folds", split_column="fold")
+
+
+# -- segments: rows that select parts of files ------------------------------------------
+
+
+@pytest.fixture
+def street(tmp_path):
+    """A 10-s 44.1 kHz stereo recording and a short FLAC, and a table of segments."""
+    audio = tmp_path / "audio"
+    write_audio(audio / "street.wav", 10.0, 44100, seed=3, channels=2)
+    write_audio(audio / "other.flac", 1.2, 22050, seed=4)
+    (tmp_path / "segments.csv").write_text(
+        "path,Start,End,label,salience\n"
+        "street.wav,0.5,2.5,dog,1\n"
+        "street.wav,2.0,4.0,car,2\n"  # overlaps the first
+        "other.flac,0,1.2,dog,1\n"
+    )
+    return audio
+
+
+def segment_build(audio, out, **kwargs):
+    return build(
+        audio,
+        out,
+        labels=audio.parent / "segments.csv",
+        start_column="start",
+        end_column="end",
+        metadata_columns=["salience"],
+        **kwargs,
+    )
+
+
+def test_segments_are_windowed_like_files_and_named_by_file_and_second(street, tmp_path):
+    out = segment_build(street, tmp_path / "ds")
+    rows = [(r["source"], r["start"], r["duration"], r["label"], r["salience"])
+            for r in read_manifest(out / "manifest.csv")]  # fmt: skip
+    assert rows == [
+        ("other.flac", "0.000000", "1.000000", "dog", "1"),
+        ("other.flac", "1.000000", "0.200000", "dog", "1"),
+        ("street.wav", "0.500000", "1.000000", "dog", "1"),
+        ("street.wav", "1.500000", "1.000000", "dog", "1"),
+        ("street.wav", "2.000000", "1.000000", "car", "2"),
+        ("street.wav", "3.000000", "1.000000", "car", "2"),
+    ]
+    # whole files, cut every 0.5 s and every 1 s: each segment window has a twin
+    refs = [
+        build(street, tmp_path / f"whole{hop}", overrides=[f"segment.hop={hop}"])
+        for hop in (0.5, 1.0)
+    ]
+    twins = {}
+    for ref in refs:
+        for r in read_manifest(ref / "manifest.csv"):
+            twins[(r["source"], r["start"])] = (ref, int(r["id"]) - 1)
+    with spectroprep.open_dataset(out) as seg:
+        for k, (source, start, *_) in enumerate(rows):
+            ref, index = twins[(source, start)]
+            twin = spectroprep.open_dataset(ref)[index][0]
+            np.testing.assert_allclose(seg[k][0], twin, atol=1e-4)
+    report = verify(out, recompute=6)
+    assert report.ok, [p.line() for p in report.problems]
+    assert not report.warnings
+
+
+def test_a_split_by_source_keeps_a_files_segments_together(street, tmp_path):
+    out = segment_build(street, tmp_path / "ds")
+    done = spectroprep.shard(out, tmp_path / "split", split="a=0.5,b=0.5", jobs=1)
+    files = [
+        {r["source"] for r in read_manifest(f / "manifest.csv")} for f in done.datasets.values()
+    ]
+    assert files[0].isdisjoint(files[1])
+
+
+def test_events_follow_their_segment(street, tmp_path):
+    (tmp_path / "events.tsv").write_text(
+        "filename\tonset\toffset\tevent_label\nstreet.wav\t2.2\t2.6\thorn\n"
+    )
+    out = build(
+        street,
+        tmp_path / "ds",
+        labels=tmp_path / "segments.csv",
+        start_column="start",
+        end_column="end",
+        events=tmp_path / "events.tsv",
+    )
+    with spectroprep.open_dataset(out, targets="frames") as ds:
+        rows = read_manifest(out / "manifest.csv")
+        k = next(
+            i for i, r in enumerate(rows) if (r["source"], r["start"]) == ("street.wav", "2.000000")
+        )
+        frames = ds[k][1][:, 0]  # 101 frames of 10 ms; the horn at 0.2-0.6 s into the window
+        assert frames[25:55].all() and not frames[:15].any() and not frames[65:].any()
+        j = next(
+            i for i, r in enumerate(rows) if (r["source"], r["start"]) == ("street.wav", "1.500000")
+        )
+        # 2.2 s is 0.7 s into the window at 1.5 s, whose segment ends at 2.5 s
+        assert ds[j][1][75:100, 0].all() and not ds[j][1][100, 0]
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            "street.wav,9.0,10.5,dog,1",
+            r"segments\.csv:2: segment 9-10\.5 s ends past the end of street\.wav \(10 s\)",
+        ),
+        ("street.wav,3,3,dog,1", r"segments\.csv:2: start 3 s is not before end 3 s"),
+        ("street.wav,x,3,dog,1", r"segments\.csv:2: start 'x' is not a number of seconds"),
+        ("nowhere.wav,0,1,dog,1", r"segments\.csv:2: nowhere\.wav is not among the input audio"),
+    ],
+)
+def test_a_bad_segment_is_named_by_file_and_line(street, tmp_path, row, message):
+    (tmp_path / "segments.csv").write_text("path,start,end,label,salience\n" + row + "\n")
+    with pytest.raises(InputError, match=message):
+        segment_build(street, tmp_path / "ds")

@@ -48,8 +48,8 @@ def manifest_rows(
                     fmt.example_path(record.path, row, example_id),
                     row,
                     name,
-                    source.name,
-                    start / rate,
+                    source.file,
+                    (source.offset + start) / rate,
                     min(window, source.samples - start) / rate,
                     extra,
                 )

@@ -207,6 +207,8 @@ def build(
     path_column: str = "path",
     label_column: str = "label",
     label_sep: str = ";",
+    start_column: str | None = None,
+    end_column: str | None = None,
     classes: str | Path | None = None,
     multi_label: bool = False,
     strict: bool = False,
@@ -236,7 +238,11 @@ def build(
     ``path_column`` and ``label_column`` name their path and label columns,
     ``label_sep`` separates the classes of one label cell, and
     ``metadata_columns`` picks the manifest's columns (from ``metadata``, else the
-    ``labels`` table, else a listing given as ``audio``). Clip labels are multi-hot
+    ``labels`` table, else a listing given as ``audio``). With ``start_column`` and
+    ``end_column`` each row of the ``labels`` table is a segment of its file (in
+    seconds), cut into windows as a whole file is; a file may have many, and the
+    manifest's ``source`` and ``start`` still name the file and the second in it.
+    Clip labels are multi-hot
     when ``multi_label`` or when a file has several classes. Events past the
     end of their file are clipped with a warning, or refused when ``strict``.
     ``config`` is a preset name, a TOML path or a Config; ``overrides`` are
@@ -272,6 +278,8 @@ def build(
                 ("path_column", None if path_column == "path" else path_column),
                 ("label_column", None if label_column == "label" else label_column),
                 ("label_sep", None if label_sep == ";" else label_sep),
+                ("start_column", start_column),
+                ("end_column", end_column),
             )
             if value is not None
         ]
@@ -296,6 +304,8 @@ def build(
         label=label_column,
         label_sep=label_sep,
         metadata=tuple(c.strip() for c in metadata_columns) if metadata_columns else None,
+        start=start_column,
+        end=end_column,
     )
     ingested = ingest(
         audio,

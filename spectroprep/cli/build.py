@@ -69,6 +69,12 @@ from .common import RegistryChoice
     help="The label table's (or listing's) column of classes.",
 )
 @click.option(
+    "--start-column",
+    metavar="NAME",
+    help="With --end-column: each --labels row is a segment of its file, in seconds.",
+)
+@click.option("--end-column", metavar="NAME", help="The segments' end, in seconds.")
+@click.option(
     "--label-sep",
     default=";",
     show_default=True,
@@ -132,6 +138,8 @@ def build_command(
     path_column: str,
     label_column: str,
     label_sep: str,
+    start_column: str | None,
+    end_column: str | None,
     classes: Path | None,
     multi_label: bool,
     strict: bool,
@@ -160,6 +168,8 @@ def build_command(
         path_column=path_column,
         label_column=label_column,
         label_sep=label_sep,
+        start_column=start_column,
+        end_column=end_column,
         classes=classes,
         multi_label=multi_label,
         strict=strict,

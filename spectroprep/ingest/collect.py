@@ -11,9 +11,9 @@ from ..errors import InputError
 from .headers import InputProblem, Source, problem_lines, read_sources
 from .labels.model import LabelSet
 from .labels.read import read_labels
-from .metadata import Metadata, read_metadata
+from .metadata import Metadata, check_columns, read_metadata
 from .recipes import Corpus
-from .sources import Inputs, find_inputs
+from .sources import Inputs, find_inputs, segments_of
 from .tables import Columns
 
 
@@ -65,6 +65,10 @@ def ingest(
         columns = Columns(label_sep=corpus.label_sep)
         labels = replace(labels, events=corpus.events, multi_label=corpus.multi_label)
     inputs = corpus.inputs if corpus is not None else find_inputs(audio, columns)
+    segment_meta = None
+    if columns.start is not None or columns.end is not None:
+        inputs, segment_meta = _segments(inputs, labels, metadata, columns)
+        labels = replace(labels, labels=None)  # the table's label cells are the inputs'
     if labels.strict and labels.events is None:
         raise InputError("--strict applies to --events")
     pending = read_labels(
@@ -79,6 +83,8 @@ def ingest(
     )
     if corpus is not None:
         meta = corpus.metadata
+    elif segment_meta is not None:
+        meta = segment_meta
     else:
         meta = read_metadata(_metadata_table(inputs, labels, metadata, columns), inputs, columns)
     sources, unusable = read_sources(inputs, config, progress)
@@ -94,6 +100,32 @@ def ingest(
             f"segment.length with segment.pad = {config.segment.pad!r}, or empty)"
         )
     return Ingested(inputs, sources, unusable, label_set, meta)
+
+
+def _segments(
+    inputs: Inputs, labels: LabelOptions, metadata: str | Path | None, columns: Columns
+) -> tuple[Inputs, Metadata]:
+    """The segments the label table's rows select, and their metadata columns."""
+    if columns.start is None or columns.end is None:
+        raise InputError("--start-column and --end-column go together")
+    if labels.labels is None:
+        raise InputError(
+            "--start-column and --end-column select segments: give their --labels table"
+        )
+    if metadata is not None:
+        raise InputError(
+            "with segments, the manifest's columns come from the segment table "
+            "(--metadata-columns), not from --metadata"
+        )
+    if labels.labels_per_window:
+        raise InputError("--labels-per-window does not take segments yet (each file's windows)")
+    table = Path(labels.labels)
+    segmented, rows = segments_of(table, inputs, columns)
+    if not columns.metadata:
+        return segmented, Metadata()
+    check_columns(table, columns.metadata)
+    values = {name: {c: row[c] for c in columns.metadata} for name, row in rows.items()}
+    return segmented, Metadata(tuple(columns.metadata), values)
 
 
 def _metadata_table(

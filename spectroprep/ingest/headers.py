@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,7 +14,7 @@ from ..config import Config
 from ..errors import InputError, SpectroprepWarning
 from .audio.file import AudioInfo, check_channels, exact_length, output_length, probe
 from .segments import count_windows
-from .sources import Inputs, shown_name
+from .sources import Inputs, Segment, shown_name
 
 InputProblem = tuple[str, str]  # (input name, message naming the file)
 
@@ -28,6 +28,13 @@ class Source:
     info: AudioInfo
     samples: int  # length at the target sample rate
     windows: int  # examples it yields
+    offset: int = 0  # a segment's first sample in its file, at the target rate
+    segment_of: str | None = None  # a segment's file (relative to the audio root)
+
+    @property
+    def file(self) -> str:
+        """The file, as the manifest's "source" names it."""
+        return self.segment_of or self.name
 
 
 def read_source(name: str, path: Path, config: Config) -> Source:
@@ -50,6 +57,7 @@ def read_sources(
     be used, with the reason."""
     sources: list[Source] = []
     problems: list[InputProblem] = []
+    probed: dict[Path, Source | InputError] = {}  # a file of many segments is read once
     names = tqdm(inputs.files, desc="headers", unit="file", disable=not progress, leave=False)
     for name in names:
         path = inputs.path(name)
@@ -57,15 +65,40 @@ def read_sources(
             # manifest.csv and dataset.json are UTF-8: such a name cannot be recorded
             problems.append((name, f"{shown_name(str(path))}: file name is not UTF-8 (rename it)"))
             continue
-        try:
-            source = read_source(name, path, config)
-        except InputError as exc:
-            problems.append((name, str(exc)))
+        if path not in probed:
+            try:
+                probed[path] = read_source(name, path, config)
+            except InputError as exc:
+                probed[path] = exc
+        source = probed[path]
+        if isinstance(source, InputError):
+            problems.append((name, str(source)))
             continue
-        if source.info.undecodable:
+        segment = inputs.segments.get(name) if inputs.segments else None
+        if segment is not None:
+            source = segment_source(name, source, segment, config)
+        elif source.info.undecodable:
             _warn_undecodable(path, source.info)
         sources.append(source)
     return sources, problems
+
+
+def segment_source(name: str, whole: Source, segment: Segment, config: Config) -> Source:
+    """The header record of a segment of the file ``whole``; a segment past the end of
+    its file is an error naming the table's line."""
+    rate = config.audio.sample_rate
+    slack = 0.5 / whole.info.sample_rate  # float noise of a time written in seconds
+    if segment.end > whole.info.frames / whole.info.sample_rate + slack:
+        raise InputError(
+            f"{segment.where}: segment {segment.start:g}-{segment.end:g} s ends past the end "
+            f"of {segment.file} ({whole.info.frames / whole.info.sample_rate:g} s)"
+        )
+    start = round(segment.start * rate)
+    samples = min(round(segment.end * rate), whole.samples) - start
+    windows = count_windows(samples, config.window_samples, config.hop_samples, config.segment.pad)
+    return replace(
+        whole, name=name, samples=samples, windows=windows, offset=start, segment_of=segment.file
+    )
 
 
 def _warn_undecodable(path: Path, info: AudioInfo) -> None:

@@ -3,6 +3,7 @@ that the manifest carries beside each example, so that ``shard`` can group or sp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,15 @@ class Metadata:
         return self.values.get(source, {})
 
 
+def check_columns(table: Path, columns: Sequence[str]) -> None:
+    """InputError if a metadata column has the name of one the manifest has."""
+    reserved = [c for c in columns if c in RESERVED]
+    if reserved:
+        raise InputError(
+            f"{table}: column {reserved[0]!r} is one the manifest has already (rename it)"
+        )
+
+
 def read_metadata(
     path: str | Path | None, inputs: Inputs, columns: Columns | None = None
 ) -> Metadata:
@@ -43,11 +53,7 @@ def read_metadata(
     kept = tuple(wanted) or tuple(c for c in header if c != columns.path)
     if not kept:
         raise InputError(f"{path}: has no column besides {columns.path}")
-    reserved = [c for c in kept if c in RESERVED]
-    if reserved:
-        raise InputError(
-            f"{path}: column {reserved[0]!r} is one the manifest has already (rename it)"
-        )
+    check_columns(path, kept)
     missing = [name for name in inputs.files if name not in rows]
     if missing:
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""

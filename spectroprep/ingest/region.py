@@ -16,6 +16,8 @@ def region_features(source: Source, region: Region, config: Config, out: np.ndar
     """Features of the windows of ``region`` into ``out`` (region.count, F, T)."""
     window, hop = config.window_samples, config.hop_samples
     start, stop = region_span(region.first, region.count, window, hop)
-    signal = read_region(source.path, source.info, start, min(stop, source.samples), config.audio)
+    stop = min(stop, source.samples)
+    offset = source.offset
+    signal = read_region(source.path, source.info, offset + start, offset + stop, config.audio)
     windows = cut_windows(signal, region.count, window, hop)
     spectrogram(windows, config.spectrogram, config.audio.sample_rate, out=out)

@@ -27,17 +27,30 @@ def audio_extensions() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class Segment:
+    """A part of a file that a table row selects, in seconds."""
+
+    file: str  # relative to the audio root
+    start: float
+    end: float
+    where: str  # the row: "table.csv:7"
+
+
+@dataclass(frozen=True)
 class Inputs:
-    """Audio files to build from, as paths relative to ``root``, natural-sorted."""
+    """Audio files to build from, as paths relative to ``root``, natural-sorted; or
+    segments of them, each named "file@start-end"."""
 
     root: Path
     files: tuple[str, ...]
     # the listing's label column, if any: {name: ("listing:line", label cell)}
     listed_labels: dict[str, tuple[str, str]] | None = None
     listing: Path | None = None  # the table that lists the files, if one does
+    segments: dict[str, Segment] | None = None  # by name, when the inputs are segments
 
     def path(self, name: str) -> Path:
-        return self.root / name
+        segment = self.segments.get(name) if self.segments else None
+        return self.root / (segment.file if segment else name)
 
 
 class InputMatcher:
@@ -47,9 +60,12 @@ class InputMatcher:
 
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
-        self.known = set(inputs.files)
+        files = inputs.files
+        if inputs.segments:  # a table names the files the segments are of
+            files = tuple(dict.fromkeys(s.file for s in inputs.segments.values()))
+        self.known = set(files)
         self.by_base: dict[str, list[str]] = {}
-        for name in inputs.files:
+        for name in files:
             path = PurePosixPath(name)
             self.by_base.setdefault(path.name, []).append(name)
             if path.suffix:
@@ -150,3 +166,48 @@ def rows_by_input(
             raise InputError(f"{where}: {name} has a row already ({rows[name][0]})")
         rows[name] = (where, row)
     return rows
+
+
+def segments_of(
+    table: Path, inputs: Inputs, columns: Columns
+) -> tuple[Inputs, dict[str, dict[str, str]]]:
+    """The segments a table's rows select (its path, start and end columns, in
+    seconds), with their label cells, as inputs; and each segment's row. A file
+    may have many segments, which may overlap; one segment listed twice, start >=
+    end, or a time that is not a number is an error naming the line."""
+    assert columns.start is not None and columns.end is not None
+    required = (columns.path, columns.start, columns.end, *(columns.metadata or ()))
+    matcher = InputMatcher(inputs)
+    segments: dict[str, Segment] = {}
+    labels: dict[str, tuple[str, str]] = {}
+    rows: dict[str, dict[str, str]] = {}
+    label = None
+    for line, row in read_table(table, required=required):
+        where = f"{table}:{line}"
+        if label is None:
+            label = next((c for c in row if c.lower() == columns.label.lower()), "")
+        file = matcher.match(relative_path(row[columns.path], where), where)
+        start, end = (_seconds(row[c], c, where) for c in (columns.start, columns.end))
+        if not start < end:
+            raise InputError(f"{where}: start {start:g} s is not before end {end:g} s")
+        name = f"{file}@{row[columns.start].strip()}-{row[columns.end].strip()}"
+        if name in segments:
+            raise InputError(f"{where}: repeats the segment of {segments[name].where}")
+        segments[name] = Segment(file, start, end, where)
+        labels[name] = (where, row[label] if label else "")
+        rows[name] = row
+    if not segments:
+        raise InputError(f"{table}: lists no segments")
+    names = tuple(natural_sorted(segments))
+    segmented = Inputs(inputs.root, names, labels if label else None, table, segments)
+    return segmented, rows
+
+
+def _seconds(text: str, column: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{where}: {column} {text.strip()!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise InputError(f"{where}: {column} {text.strip()} is not a time >= 0")
+    return value

@@ -27,6 +27,8 @@ class Columns:
     label: str = "label"  # the class, or several joined by ``label_sep``
     label_sep: str = ";"
     metadata: tuple[str, ...] | None = None  # carried into manifest.csv; None: see callers
+    start: str | None = None  # with ``end``: each row is a segment of its file (seconds)
+    end: str | None = None
 
 
 def delimiter_of(header: str) -> str:

@@ -74,7 +74,8 @@ class _ManifestCheck:
         self.per_file: Counter[int] = Counter()
         self.classes = set(ds.classes)
         self.columns = (*MANIFEST_COLUMNS, *extra_columns(ds.info))
-        self.picked: dict[int, tuple[str, float]] = {}  # recompute: id -> (source, start)
+        # recompute: id -> (source, start, duration)
+        self.picked: dict[int, tuple[str, float, float]] = {}
 
     def add(self, where: str, example: int | None, message: str, kind: str) -> None:
         self.log.add(where, example, message, kind=kind, scope=MANIFEST_CSV)
@@ -114,7 +115,7 @@ class _ManifestCheck:
                 "times",
             )
         if example in self.wanted:
-            self.picked[example] = (source, start)
+            self.picked[example] = (source, start, duration)
 
     def _check_id(self, where: str, line: int, example: int) -> bool:
         n = self.ds.examples
@@ -201,7 +202,7 @@ class _ManifestCheck:
 
 def check_manifest(
     ds: DatasetRecord, labelled: set[int], wanted: set[int], log: Log
-) -> dict[int, tuple[str, float]]:
+) -> dict[int, tuple[str, float, float]]:
     """Stream manifest.csv through the row checks; returns (source, start) of the
     examples in ``wanted`` that have a valid row."""
     path = ds.root / MANIFEST_CSV

@@ -5,6 +5,7 @@ code, and it imports that code only when it runs."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,9 @@ def pick_examples(examples: int, count: int, seed: int) -> set[int]:
     return {int(i) + 1 for i in picked}
 
 
-def recompute_examples(ds: DatasetRecord, picked: dict[int, tuple[str, float]], log: Log) -> None:
+def recompute_examples(
+    ds: DatasetRecord, picked: dict[int, tuple[str, float, float]], log: Log
+) -> None:
     """Recompute the picked examples from their source audio and compare. A source that
     is gone or unreadable is a warning: the dataset may well outlive its audio."""
     root = ds.info.get("provenance", {}).get("inputs", {}).get("root")
@@ -43,8 +46,8 @@ def recompute_examples(ds: DatasetRecord, picked: dict[int, tuple[str, float]], 
     try:
         # one BLAS thread, as the build ran: the same sums in the same order
         with threadpool_limits(limits=1, user_api="blas"):
-            for example, (source, start) in sorted(picked.items()):
-                _recompute_one(ds, reader, Path(root), example, source, start, log)
+            for example, (source, start, duration) in sorted(picked.items()):
+                _recompute_one(ds, reader, Path(root), example, source, (start, duration), log)
     finally:
         reader.close()
 
@@ -55,9 +58,11 @@ def _recompute_one(
     audio_root: Path,
     example: int,
     source: str,
-    start: float,
+    span: tuple[float, float],
     log: Log,
 ) -> None:
+    """``span``: the window's start in its source and the seconds of audio in it."""
+    start = span[0]
     file, row = ds.locate(example)
     where = ds.fmt.example_path(ds.files[file].path, row, example)
     try:
@@ -65,7 +70,7 @@ def _recompute_one(
     except (OSError, ValueError, KeyError):
         return  # a problem of its data file, already reported
     try:
-        computed = _features(ds, audio_root / source, source, start)
+        computed = _features(ds, audio_root / source, source, span)
     except InputError as exc:
         log.warn(None, example, f"not recomputed: {exc}")
         return
@@ -73,8 +78,8 @@ def _recompute_one(
         log.add(where, example, f"cannot recompute ({exc})")
         return
     diff = np.abs(stored.astype(np.float64) - computed)
-    span = float(np.ptp(computed)) or float(np.abs(computed).max()) or 1.0
-    allowed = _RTOL * span
+    extent = float(np.ptp(computed)) or float(np.abs(computed).max()) or 1.0
+    allowed = _RTOL * extent
     if stored.dtype == np.float16:
         # float16 rounding moves each value by up to half its spacing
         allowed = allowed + 0.5 * np.spacing(np.abs(stored)).astype(np.float64)
@@ -89,8 +94,10 @@ def _recompute_one(
         )
 
 
-def _features(ds: DatasetRecord, path: Path, name: str, start: float) -> np.ndarray:
-    """The example's features computed again from its source, in float64."""
+def _features(ds: DatasetRecord, path: Path, name: str, span: tuple[float, float]) -> np.ndarray:
+    """The example's features computed again from its source, in float64: the window
+    at ``span[0]`` seconds, its ``span[1]`` seconds of audio, zero after them (as a
+    window at the end of a file or of a segment is padded)."""
     # the feature code, needed only here: verify's other checks read the format alone
     from ..ingest.headers import read_source
     from ..ingest.region import region_features
@@ -98,11 +105,14 @@ def _features(ds: DatasetRecord, path: Path, name: str, start: float) -> np.ndar
 
     if not path.is_file():
         raise InputError(f"source {path} is gone")
-    config = ds.config
+    config, (start, duration) = ds.config, span
     source = read_source(name, path, config)
-    window = round(start * config.audio.sample_rate / config.hop_samples)
-    if window * config.hop_samples >= source.samples:
+    rate = config.audio.sample_rate
+    offset = round(start * rate)
+    if offset >= source.samples:
         raise InputError(f"{path}: too short now for the window at {start:g} s")
+    samples = min(round(duration * rate), source.samples - offset)
+    window = replace(source, offset=offset, samples=samples, windows=1)
     out = np.empty((1, *ds.shape), dtype=np.float32)
-    region_features(source, Region(0, window, 1), config, out)
+    region_features(window, Region(0, 0, 1), config, out)
     return out[0].astype(np.float64)

@@ -122,14 +122,15 @@ class EventTable:
             duration = source.info.frames / source.info.sample_rate
             slack = 0.5 / source.info.sample_rate  # float noise of a time written in seconds
             rows = []
-            for e in self.events.get(source.name, ()):
+            # a segment's events are its file's, shifted to the segment's start
+            for e in self.events.get(source.file, ()):
                 if e.offset > duration + slack:
                     past_end.append(
-                        f"{self.path}:{e.line}: {source.name}: event {e.onset:g}-{e.offset:g} s "
+                        f"{self.path}:{e.line}: {source.file}: event {e.onset:g}-{e.offset:g} s "
                         f"ends past the end of the file ({duration:g} s)"
                     )
-                start = min(round(e.onset * rate), source.samples)
-                stop = min(round(e.offset * rate), source.samples)
+                start = min(max(round(e.onset * rate) - source.offset, 0), source.samples)
+                stop = min(max(round(e.offset * rate) - source.offset, 0), source.samples)
                 if start < stop:
                     rows.append((start, stop, ids[e.label]))
             events = merge_intervals(np.array(rows, dtype=np.int64)) if rows else NO_EVENTS
