@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     feature_args = ["--seconds", "20", "--repeats", "1"] if args.quick else ["--repeats", "3"]
     feature_md, feature_s = run("feature_throughput.py", *feature_args)
     startup_md, startup_s = run("startup.py", str(work / "startup"))
+    split_md, _ = run("split_quality.py")
     startup = json.loads((work / "startup" / "startup.json").read_text())
     build = json.loads((results / "build.json").read_text())
     read = json.loads((results / "reader.json").read_text())
@@ -278,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
             "## Feature function against librosa",
             "",
             ("\n" + feature_md).replace("\n# ", "\n### ").strip(),
+            "",
+            "## Grouped splits against scikit-learn (benchmarks/split_quality.py)",
+            "",
+            "Shares of `--split train=0.8,val=0.1,test=0.1` and StratifiedGroupKFold "
+            "(8/1/1 of 10 folds) on the same groups; errors are mean absolute differences "
+            "from the ratios:",
+            "",
+            split_md.strip(),
             "",
             "## Start-up (benchmarks/startup.py)",
             "",

@@ -135,7 +135,42 @@ def assign_groups(
         split_of[g] = s
         shares[s] += f
         empty.discard(s)
+    _improve(split_of, shares, fractions, target, importance)
     return split_of
+
+
+def _improve(
+    split_of: np.ndarray,
+    shares: np.ndarray,
+    fractions: np.ndarray,
+    target: np.ndarray,
+    importance: np.ndarray,
+    passes: int = 20,
+) -> None:
+    """In place: move single groups to another split while a move brings the shares
+    nearer the ratios (the greedy pass places the largest groups before it knows
+    where the small ones go), never emptying a split."""
+    members = np.bincount(split_of, minlength=len(target))
+    for _ in range(passes):
+        moved = False
+        for g in np.argsort(fractions[:, 0], kind="stable"):
+            here, f = split_of[g], fractions[g]
+            if members[here] == 1:
+                continue
+            # change of the weighted squared distance: leave ``here``, join each split
+            leave = ((-2 * (shares[here] - target[here]) * f + f * f) * importance).sum()
+            join = ((2 * (shares - target[:, None]) * f + f * f) * importance).sum(axis=1)
+            join[here] = np.inf
+            best = int(np.argmin(join))
+            if leave + join[best] < -1e-12:
+                shares[here] -= f
+                shares[best] += f
+                split_of[g] = best
+                members[here] -= 1
+                members[best] += 1
+                moved = True
+        if not moved:
+            return
 
 
 def achieved_shares(
