@@ -198,3 +198,26 @@ def test_audioset(tmp_path):
         "balanced_train",
     )
     assert rows["audio/eval/-0RWZT-miFs_420.wav"] == ("Gush", "eval")
+
+
+def test_dcase_sed_names_a_bad_row_of_its_table(tmp_path):
+    root = tmp_path / "dcase"
+    write_audio(root / "a.wav", 2.0, 16000)
+    (root / "events.tsv").write_text(
+        "filename\tonset\toffset\tevent_label\na.wav\t0.2\t1.4\tdog\tx\n"
+    )
+    with pytest.raises(InputError, match=r"events\.tsv:2: 5 cell\(s\) where the header has 4"):
+        build(root, tmp_path / "ds", recipe="dcase-sed")
+
+
+def test_audioset_clips_named_with_their_times_are_found(tmp_path):
+    root = tmp_path / "audioset"
+    root.mkdir()
+    (root / "class_labels_indices.csv").write_text('index,mid,display_name\n0,/m/09x0r,"Speech"\n')
+    (root / "eval_segments.csv").write_text(
+        "# YTID, start_seconds, end_seconds, positive_labels\n"
+        '--PJHxphWEs, 30.000, 40.000, "/m/09x0r"\n'
+    )
+    write_audio(root / "clips" / "Y--PJHxphWEs_30.000_40.000.wav", 1.0, 32000)
+    out = build(root, tmp_path / "ds", recipe="audioset")
+    assert [r["source"] for r in manifest(out)] == ["clips/Y--PJHxphWEs_30.000_40.000.wav"]

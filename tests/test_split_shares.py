@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("sklearn")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from split_quality import RATIOS, few_long, quality, sklearn_split  # noqa: E402
 

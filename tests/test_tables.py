@@ -325,3 +325,26 @@ def test_a_bad_segment_is_named_by_file_and_line(street, tmp_path, row, message)
     (tmp_path / "segments.csv").write_text("path,start,end,label,salience\n" + row + "\n")
     with pytest.raises(InputError, match=message):
         segment_build(street, tmp_path / "ds")
+
+
+def test_an_unclosed_quote_is_an_error_not_rows_lost(tmp_path):
+    audio = tmp_path / "audio"
+    for name in ("a", "b", "c"):
+        write_audio(audio / f"{name}.wav", 1.0, 16000)
+    (tmp_path / "meta.csv").write_text('path,site\na.wav,"north\nb.wav,south\nc.wav,east\n')
+    with pytest.raises(InputError, match=r"meta\.csv:4: not a valid table \(unexpected end"):
+        build(audio, tmp_path / "ds", metadata=tmp_path / "meta.csv")
+
+
+def test_a_segment_ending_within_a_millisecond_past_its_file_is_clipped(street, tmp_path):
+    (tmp_path / "segments.csv").write_text(
+        "path,start,end,label,salience\nother.flac,0.5,1.2009,dog,1\n"
+    )
+    out = segment_build(street, tmp_path / "ds")
+    assert [r["duration"] for r in read_manifest(out / "manifest.csv")] == ["0.700000"]
+
+
+def test_a_segment_table_needs_its_label_column(street, tmp_path):
+    (tmp_path / "segments.csv").write_text("path,start,end,class,salience\nstreet.wav,0,1,dog,1\n")
+    with pytest.raises(InputError, match=r"missing column\(s\) label"):
+        segment_build(street, tmp_path / "ds")

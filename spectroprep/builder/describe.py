@@ -123,8 +123,15 @@ def describe(
             "command": list(command) if command is not None else None,
             "inputs": {
                 "root": str(audio_root.resolve()),
-                "files": len({s.name for s in sources} | {name for name, _ in rejected}),
-                "seconds": round(sum(s.info.seconds for s in sources), 6),
+                "files": len({s.file for s in sources} | {name for name, _ in rejected}),
+                # a segment counts its own seconds, a file all of its own
+                "seconds": round(
+                    sum(
+                        s.samples / config.audio.sample_rate if s.segment_of else s.info.seconds
+                        for s in sources
+                    ),
+                    6,
+                ),
                 "fingerprint": inputs_fingerprint(sources),
             },
         },

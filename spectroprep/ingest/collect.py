@@ -120,7 +120,7 @@ def _segments(
     if labels.labels_per_window:
         raise InputError("--labels-per-window does not take segments yet (each file's windows)")
     table = Path(labels.labels)
-    segmented, rows = segments_of(table, inputs, columns)
+    segmented, rows = segments_of(table, inputs, columns, labelled=labels.events is None)
     if not columns.metadata:
         return segmented, Metadata()
     check_columns(table, columns.metadata)

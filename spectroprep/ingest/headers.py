@@ -87,7 +87,8 @@ def segment_source(name: str, whole: Source, segment: Segment, config: Config) -
     """The header record of a segment of the file ``whole``; a segment past the end of
     its file is an error naming the table's line."""
     rate = config.audio.sample_rate
-    slack = 0.5 / whole.info.sample_rate  # float noise of a time written in seconds
+    # times written to the millisecond may end a fraction of one past the file: clipped
+    slack = max(0.5 / whole.info.sample_rate, 0.001)
     if segment.end > whole.info.frames / whole.info.sample_rate + slack:
         raise InputError(
             f"{segment.where}: segment {segment.start:g}-{segment.end:g} s ends past the end "

@@ -169,14 +169,17 @@ def rows_by_input(
 
 
 def segments_of(
-    table: Path, inputs: Inputs, columns: Columns
+    table: Path, inputs: Inputs, columns: Columns, labelled: bool = True
 ) -> tuple[Inputs, dict[str, dict[str, str]]]:
     """The segments a table's rows select (its path, start and end columns, in
-    seconds), with their label cells, as inputs; and each segment's row. A file
-    may have many segments, which may overlap; one segment listed twice, start >=
-    end, or a time that is not a number is an error naming the line."""
+    seconds), with their label cells (the label column is required when
+    ``labelled``), as inputs; and each segment's row. A file may have many
+    segments, which may overlap; one segment listed twice, start >= end, or a time
+    that is not a number is an error naming the line."""
     assert columns.start is not None and columns.end is not None
     required = (columns.path, columns.start, columns.end, *(columns.metadata or ()))
+    if labelled:
+        required += (columns.label,)
     matcher = InputMatcher(inputs)
     segments: dict[str, Segment] = {}
     labels: dict[str, tuple[str, str]] = {}

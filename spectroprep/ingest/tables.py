@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
-_DELIMITERS = ("\t", ";", ",")
+_DELIMITERS = (",", "\t", ";")  # a tie goes to the first
 _QUOTED = re.compile(r'"[^"]*"')
 
 
@@ -54,8 +54,8 @@ def read_table(path: Path, required: Sequence[str] = ()) -> list[tuple[int, dict
             f.seek(0)
             if delimiter == "\t":
                 reader = csv.reader(f, delimiter=delimiter, quoting=csv.QUOTE_NONE)
-            else:
-                reader = csv.reader(f, delimiter=delimiter)
+            else:  # strict: an unclosed quote is an error, not the rest of the file in a cell
+                reader = csv.reader(f, delimiter=delimiter, strict=True)
             try:
                 header = [c.strip() for c in next(reader, [])]
                 names = _column_names(path, header, required)

@@ -145,7 +145,7 @@ def _improve(
     fractions: np.ndarray,
     target: np.ndarray,
     importance: np.ndarray,
-    passes: int = 20,
+    passes: int = 5,
 ) -> None:
     """In place: move single groups to another split while a move brings the shares
     nearer the ratios (the greedy pass places the largest groups before it knows

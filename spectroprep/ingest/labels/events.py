@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...errors import InputError, LabelWarning
-from ..sources import InputMatcher, Inputs
+from ..sources import InputMatcher, Inputs, relative_path
 from ..tables import read_table
 from .model import NO_EVENTS, FileLabels, LabelSet
 from .vocabulary import Vocabulary
@@ -66,7 +66,7 @@ def read_events(path: Path, inputs: Inputs, vocabulary: Vocabulary) -> EventTabl
         filename, onset_text, offset_text, label = cells
         if not filename:
             raise InputError(f"{where}: empty filename")
-        name = matcher.match(filename, where)
+        name = matcher.match(relative_path(filename, where), where)
         key = (name, onset_text, offset_text, label)
         if key in seen:
             raise InputError(f"{where}: repeats line {seen[key]}")

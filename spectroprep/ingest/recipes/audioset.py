@@ -40,7 +40,9 @@ def _clip_finder(root: Path) -> dict[str, str]:
     by_id: dict[str, str] = {}
     for name in find_inputs(root).files:
         stem = Path(name).stem
-        for ytid in {stem, stem[1:] if stem.startswith("Y") else stem, stem.rsplit("_", 1)[0]}:
+        bare = stem[1:] if stem.startswith("Y") else stem
+        # YTIDs are 11 characters: <YTID>, Y<YTID>, <YTID>_<start>[_<end>] all name one
+        for ytid in {stem, bare, stem.rsplit("_", 1)[0], stem[:11], bare[:11]}:
             by_id.setdefault(ytid, name)
     return by_id
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ...errors import InputError
 from ...naming import natural_sorted
 from ..sources import find_inputs
-from ..tables import read_table
+from ..tables import delimiter_of
 from . import Corpus, Row, corpus_of
 
 SPLIT = (
@@ -27,14 +27,24 @@ SPLIT = (
 _COLUMNS = ("filename", "onset", "offset", "event_label")
 
 
+def _is_events_table(path: Path) -> bool:
+    """True if the header line of ``path`` names the DCASE columns (the rows are
+    checked when the table is read, each error naming its line)."""
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            header = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    names = {c.strip().lower() for c in header.split(delimiter_of(header))}
+    return set(_COLUMNS) <= names
+
+
 def read(root: Path) -> Corpus:
-    tables = []
-    for path in natural_sorted(str(p) for p in root.rglob("*.tsv")):
-        try:
-            read_table(Path(path), required=_COLUMNS)
-        except InputError:
-            continue
-        tables.append(Path(path))
+    tables = [
+        Path(p)
+        for p in natural_sorted(str(p) for p in root.rglob("*.tsv"))
+        if _is_events_table(Path(p))
+    ]
     if len(tables) != 1:
         found = ", ".join(map(str, tables)) or "none"
         raise InputError(
