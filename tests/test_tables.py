@@ -348,3 +348,22 @@ def test_a_segment_table_needs_its_label_column(street, tmp_path):
     (tmp_path / "segments.csv").write_text("path,start,end,class,salience\nstreet.wav,0,1,dog,1\n")
     with pytest.raises(InputError, match=r"missing column\(s\) label"):
         segment_build(street, tmp_path / "ds")
+
+
+def test_events_of_files_without_segments_are_left_aside(street, tmp_path):
+    (tmp_path / "segments.csv").write_text("path,start,end\nstreet.wav,2,4\n")
+    (tmp_path / "events.tsv").write_text(
+        "filename\tonset\toffset\tevent_label\n"
+        "street.wav\t2.2\t2.6\thorn\nother.flac\t0.1\t0.5\tdog\n"
+    )
+    out = build(
+        street,
+        tmp_path / "ds",
+        labels=tmp_path / "segments.csv",
+        start_column="start",
+        end_column="end",
+        events=tmp_path / "events.tsv",
+    )
+    with spectroprep.open_dataset(out) as ds:
+        assert ds.classes == ["dog", "horn"] and len(ds) == 2
+        assert ds.labels.tolist() == [[0, 1], [0, 0]]

@@ -47,6 +47,7 @@ class Inputs:
     listed_labels: dict[str, tuple[str, str]] | None = None
     listing: Path | None = None  # the table that lists the files, if one does
     segments: dict[str, Segment] | None = None  # by name, when the inputs are segments
+    scanned: tuple[str, ...] = ()  # with segments: every file found, for tables to name
 
     def path(self, name: str) -> Path:
         segment = self.segments.get(name) if self.segments else None
@@ -61,8 +62,8 @@ class InputMatcher:
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
         files = inputs.files
-        if inputs.segments:  # a table names the files the segments are of
-            files = tuple(dict.fromkeys(s.file for s in inputs.segments.values()))
+        if inputs.segments:  # tables name the files, not their segments
+            files = inputs.scanned
         self.known = set(files)
         self.by_base: dict[str, list[str]] = {}
         for name in files:
@@ -202,7 +203,7 @@ def segments_of(
     if not segments:
         raise InputError(f"{table}: lists no segments")
     names = tuple(natural_sorted(segments))
-    segmented = Inputs(inputs.root, names, labels if label else None, table, segments)
+    segmented = Inputs(inputs.root, names, labels if label else None, table, segments, inputs.files)
     return segmented, rows
 
 
