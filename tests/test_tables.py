@@ -283,18 +283,23 @@ def test_a_split_by_source_keeps_a_files_segments_together(street, tmp_path):
     assert files[0].isdisjoint(files[1])
 
 
-def test_events_follow_their_segment(street, tmp_path):
-    (tmp_path / "events.tsv").write_text(
-        "filename\tonset\toffset\tevent_label\nstreet.wav\t2.2\t2.6\thorn\n"
-    )
-    out = build(
-        street,
+def events_build(audio, tmp_path):
+    """Segments of segments.csv labelled by the events of events.tsv."""
+    return build(
+        audio,
         tmp_path / "ds",
         labels=tmp_path / "segments.csv",
         start_column="start",
         end_column="end",
         events=tmp_path / "events.tsv",
     )
+
+
+def test_events_follow_their_segment(street, tmp_path):
+    (tmp_path / "events.tsv").write_text(
+        "filename\tonset\toffset\tevent_label\nstreet.wav\t2.2\t2.6\thorn\n"
+    )
+    out = events_build(street, tmp_path)
     with spectroprep.open_dataset(out, targets="frames") as ds:
         rows = read_manifest(out / "manifest.csv")
         k = next(
@@ -356,14 +361,7 @@ def test_events_of_files_without_segments_are_left_aside(street, tmp_path):
         "filename\tonset\toffset\tevent_label\n"
         "street.wav\t2.2\t2.6\thorn\nother.flac\t0.1\t0.5\tdog\n"
     )
-    out = build(
-        street,
-        tmp_path / "ds",
-        labels=tmp_path / "segments.csv",
-        start_column="start",
-        end_column="end",
-        events=tmp_path / "events.tsv",
-    )
+    out = events_build(street, tmp_path)
     with spectroprep.open_dataset(out) as ds:
         assert ds.classes == ["dog", "horn"] and len(ds) == 2
         assert ds.labels.tolist() == [[0, 1], [0, 0]]
