@@ -365,3 +365,19 @@ def test_events_of_files_without_segments_are_left_aside(street, tmp_path):
     with spectroprep.open_dataset(out) as ds:
         assert ds.classes == ["dog", "horn"] and len(ds) == 2
         assert ds.labels.tolist() == [[0, 1], [0, 0]]
+
+
+def test_segments_are_in_time_order_and_one_segment_is_listed_once(street, tmp_path):
+    (tmp_path / "segments.csv").write_text(
+        "path,start,end,label,salience\n"
+        "street.wav,1.5,2.5,dog,1\nstreet.wav,1.25,2.25,car,1\nstreet.wav,0.5,1.5,dog,1\n"
+    )
+    out = segment_build(street, tmp_path / "ds")
+    starts = [float(r["start"]) for r in read_manifest(out / "manifest.csv")]
+    assert starts == [0.5, 1.25, 1.5]
+    with (tmp_path / "segments.csv").open("a") as f:
+        f.write("street.wav,1.50,2.50,dog,1\n")
+    with pytest.raises(
+        InputError, match=r"segments\.csv:5: repeats the segment of .*segments\.csv:2"
+    ):
+        segment_build(street, tmp_path / "ds2")

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 import soundfile as sf
 
 from ..errors import InputError
-from ..naming import natural_sorted
+from ..naming import natural_key, natural_sorted
 from .tables import Columns, read_table
 
 # Header-less or non-audio containers libsndfile lists but a folder scan should skip.
@@ -194,7 +194,7 @@ def segments_of(
         start, end = (_seconds(row[c], c, where) for c in (columns.start, columns.end))
         if not start < end:
             raise InputError(f"{where}: start {start:g} s is not before end {end:g} s")
-        name = f"{file}@{row[columns.start].strip()}-{row[columns.end].strip()}"
+        name = f"{file}@{start:g}-{end:g}"  # 1-2 and 1.0-2.0 are one segment
         if name in segments:
             raise InputError(f"{where}: repeats the segment of {segments[name].where}")
         segments[name] = Segment(file, start, end, where)
@@ -202,7 +202,13 @@ def segments_of(
         rows[name] = row
     if not segments:
         raise InputError(f"{table}: lists no segments")
-    names = tuple(natural_sorted(segments))
+    # a file's segments in time order, so that example ids follow the recording
+    names = tuple(
+        sorted(
+            segments,
+            key=lambda n: (natural_key(segments[n].file), segments[n].start, segments[n].end),
+        )
+    )
     segmented = Inputs(inputs.root, names, labels if label else None, table, segments, inputs.files)
     return segmented, rows
 
