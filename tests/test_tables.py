@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import build, write_audio, write_esc50
+from conftest import build, scene, write_audio, write_blocks, write_esc50
 
 import spectroprep
 from spectroprep.cli.main import cli
@@ -381,3 +381,24 @@ def test_segments_are_in_time_order_and_one_segment_is_listed_once(street, tmp_p
         InputError, match=r"segments\.csv:5: repeats the segment of .*segments\.csv:2"
     ):
         segment_build(street, tmp_path / "ds2")
+
+
+@pytest.mark.parametrize(
+    "name, rate, subtype", [("long.ogg", 48000, "VORBIS"), ("long.mp3", 44100, "MPEG_LAYER_III")]
+)
+def test_segments_deep_in_a_long_compressed_file(tmp_path, name, rate, subtype):
+    """A 60-s stereo Vorbis or MP3 file: segments near its start, middle and end are
+    windowed from the right place (verify recomputes them from the file)."""
+    audio = tmp_path / "audio"
+    x = np.stack([scene(60.0, rate, seed=5), scene(60.0, rate, seed=6)], axis=1)
+    fmt = "OGG" if name.endswith(".ogg") else "MP3"
+    write_blocks(audio / name, x, rate, format=fmt, subtype=subtype)
+    (tmp_path / "segments.csv").write_text(
+        "path,start,end,label,salience\n"
+        f"{name},0.25,1.75,a,1\n{name},31.5,33.0,b,1\n{name},57.0,59.5,a,2\n"
+    )
+    out = segment_build(audio, tmp_path / "ds")
+    starts = [float(r["start"]) for r in read_manifest(out / "manifest.csv")]
+    assert starts == [0.25, 1.25, 31.5, 32.5, 57.0, 58.0, 59.0]
+    report = verify(out, recompute=7)
+    assert report.ok and not report.warnings, [p.line() for p in report.problems + report.warnings]
