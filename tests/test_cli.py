@@ -92,7 +92,7 @@ def test_data_files_are_identical_whatever_the_jobs_only_the_command_differs(cor
         assert result.exit_code == 0
     one, two = tmp_path / "j1", tmp_path / "j2"
     files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
-    assert len(files) == 5  # 3 shards, manifest, dataset.json
+    assert len(files) == 6  # 3 shards, manifest, source statistics, dataset.json
     for rel in files:
         if rel.name != "dataset.json":
             assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel

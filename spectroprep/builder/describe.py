@@ -83,6 +83,7 @@ def describe(
     targets: Targets,
     counts: Mapping[str, dict[str, int]],
     stats: BinStats,
+    source_statistics: Mapping[str, Any],
     sources: Sequence[Source],
     rejected: Sequence[tuple[str, str]],
     records: Sequence[FileRecord],
@@ -92,7 +93,8 @@ def describe(
 ) -> dict[str, Any]:
     """The content of dataset.json; ``counts``: label counts by class name
     (``dataset.datafile.label_counts``);
-    ``stats``: the features' statistics per frequency bin; ``sources``: the inputs
+    ``stats``: the features' statistics per frequency bin; ``source_statistics``: the
+    entry of source_statistics.npz (``dataset.source_stats``); ``sources``: the inputs
     built from; ``rejected``: (name, reason) of every input that gave no example;
     ``audio_root``: the folder the sources' names are relative to (``verify
     --recompute`` finds them there); ``metadata``: the manifest's extra columns."""
@@ -116,6 +118,7 @@ def describe(
             **({"active_frames": counts["active_frames"]} if targets.has_frames else {}),
         },
         "statistics": stats.to_dict(),
+        "source_statistics": dict(source_statistics),
         "files": [r.to_dict() for r in records],
         "manifest": describe_columns(metadata.columns),
         "provenance": {

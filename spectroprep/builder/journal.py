@@ -4,7 +4,8 @@ A build keeps ``.build-journal.jsonl`` in its output folder until dataset.json
 is written. Its first line, the *state*, holds everything that decides the
 output: the config, each input file's size and modification time, each file's
 labels. Every further line is one finished shard: the key of its plan, its
-record (with its digest), its label counts and its statistics. The parent
+record (with its digest), its label counts and its statistics (of all its
+examples, and of each source's, as raw float64 bytes). The parent
 appends a line only after the shard was renamed into place, so every shard the
 journal lists was complete. A resume from another state is refused with a
 list of what changed; a torn last line (a power cut mid-write) is ignored.
@@ -12,6 +13,7 @@ list of what changed; a torn last line (a power cut mid-write) is ignored.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -24,14 +26,14 @@ import numpy as np
 from ..config import Config
 from ..dataset.datafile import ShardResult
 from ..dataset.layout import JOURNAL, FileRecord, atomic_path, digest_path, os_reason
-from ..dataset.stats import BinStats
+from ..dataset.stats import BinStats, GroupStats
 from ..errors import OutputError
 from ..ingest.headers import Source
 from ..ingest.labels.model import LabelSet
 from ..ingest.sources import Inputs
 from .tasks import ShardTask
 
-_VERSION = 2  # 2: xxh3_128 digests, left-out sources, audio.resampler in the state
+_VERSION = 3  # 2: xxh3_128 digests, left-out sources, resampler; 3: per-source statistics
 _SHOWN = 5  # names listed per kind of change
 
 
@@ -109,6 +111,20 @@ def shard_key(task: ShardTask, attrs: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _array(values: np.ndarray) -> dict[str, Any]:
+    """An array as JSON: its raw bytes in base64, so it reads back to the same bits."""
+    data = base64.b64encode(np.ascontiguousarray(values).tobytes()).decode()
+    return {"dtype": values.dtype.str, "shape": list(values.shape), "data": data}
+
+
+def _unarray(entry: Mapping[str, Any]) -> np.ndarray:
+    values = np.frombuffer(base64.b64decode(entry["data"]), dtype=entry["dtype"])
+    return values.reshape(entry["shape"])
+
+
+_GROUP_ARRAYS = ("example_group", "groups", "count", "mean", "m2")
+
+
 def _encode(key: str, result: ShardResult) -> dict[str, Any]:
     stats = result.stats
     return {
@@ -117,6 +133,7 @@ def _encode(key: str, result: ShardResult) -> dict[str, Any]:
         "counts": {name: np.asarray(v).tolist() for name, v in result.counts.items()},
         # JSON writes floats as their shortest repr: they read back to the same bits
         "stats": {"count": stats.count, "mean": stats.mean.tolist(), "m2": stats.m2.tolist()},
+        "sources": {name: _array(getattr(result.sources, name)) for name in _GROUP_ARRAYS},
         "left_out": [list(problem) for problem in result.left_out],
     }
 
@@ -127,6 +144,7 @@ def _decode(entry: Mapping[str, Any]) -> ShardResult:
         FileRecord(**entry["record"]),
         {name: np.asarray(v, dtype=np.int64) for name, v in entry["counts"].items()},
         BinStats(stats["count"], np.asarray(stats["mean"]), np.asarray(stats["m2"])),
+        GroupStats(*(_unarray(entry["sources"][name]) for name in _GROUP_ARRAYS)),
         tuple((name, message) for name, message in entry.get("left_out", [])),
     )
 

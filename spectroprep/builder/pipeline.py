@@ -28,7 +28,8 @@ from ..dataset.layout import (
 )
 from ..dataset.manifest import write_manifest
 from ..dataset.output import output_folder
-from ..dataset.stats import merge_all
+from ..dataset.source_stats import write_source_statistics
+from ..dataset.stats import concat_groups, merge_all
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
 from ..execute import Executor, choose_executor
@@ -331,7 +332,8 @@ def build(
 def _write_description(
     out: Path, config: Config, ingested: Ingested, built: Built, command: Sequence[str] | None
 ) -> None:
-    """manifest.csv, rejected.csv (when an input gave no example), then dataset.json."""
+    """manifest.csv, rejected.csv (when an input gave no example),
+    source_statistics.npz, then dataset.json."""
     inputs, metadata, unusable = ingested.inputs, ingested.metadata, ingested.unusable
     records = [r.record for r in built.results]
     rows = manifest_rows(built.tasks, records, config, built.labels, built.targets, metadata)
@@ -343,12 +345,16 @@ def _write_description(
     )
     if rejected:
         write_rejected(out / REJECTED_CSV, rejected)
+    source_statistics = write_source_statistics(
+        out, concat_groups([r.sources for r in built.results])
+    )
     info = describe(
         config=config,
         labels=built.labels,
         targets=built.targets,
         counts=label_counts(built.results, built.labels.classes),
         stats=merge_all(r.stats for r in built.results),
+        source_statistics=source_statistics,
         sources=built.sources,
         rejected=rejected,
         records=records,

@@ -122,6 +122,7 @@ def run_task(
             task_targets(kept, targets),
             attrs,
             targets.n_classes,
+            np.concatenate([np.full(p.region.count, p.region.source) for p in kept.parts]),
         )
     return replace(result, left_out=tuple(problems))
 

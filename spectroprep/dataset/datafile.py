@@ -14,7 +14,7 @@ import numpy as np
 from ..config import Config
 from ..version import __version__
 from .layout import DIGEST, FORMAT_NAME, FORMAT_VERSION, FileRecord, atomic_path, tree_size
-from .stats import BinStats
+from .stats import BinStats, GroupStats, feature_stats
 from .storage import get_format
 
 
@@ -60,12 +60,14 @@ def count_labels(arrays: Mapping[str, np.ndarray], n_classes: int) -> dict[str, 
 @dataclass(frozen=True)
 class ShardResult:
     """What a worker reports of a shard: its record, its label counts per class,
-    the statistics of its features as stored, and the sources it left out because
-    they failed to decode ((name, message naming the file) pairs)."""
+    the statistics of its features as stored (of all, and of each source), and the
+    sources it left out because they failed to decode ((name, message naming the
+    file) pairs)."""
 
     record: FileRecord
     counts: dict[str, np.ndarray]
     stats: BinStats
+    sources: GroupStats
     left_out: tuple[tuple[str, str], ...] = ()
 
 
@@ -78,10 +80,12 @@ def write_data_file(
     arrays: Mapping[str, np.ndarray],
     attrs: Mapping[str, Any],
     n_classes: int,
+    example_source: np.ndarray,
 ) -> ShardResult:
     """Write data file ``index`` of the dataset at ``root`` (atomically): ``features``
-    in the stored dtype, the label arrays, ids from ``first_example + 1``. The file's
-    digest is taken from the bytes as they are written, never read back."""
+    in the stored dtype, the label arrays, ids from ``first_example + 1``;
+    ``example_source``: each example's source, whose statistics are kept apart. The
+    file's digest is taken from the bytes as they are written, never read back."""
     features = features.astype(config.storage.dtype, copy=False)
     fmt = get_format(config.storage.format)
     rel = fmt.file_name(index)
@@ -90,7 +94,8 @@ def write_data_file(
     with atomic_path(final) as tmp:
         digest = fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
     record = FileRecord(rel, len(features), tree_size(final), **{DIGEST: digest})
-    return ShardResult(record, count_labels(arrays, n_classes), BinStats.of(features))
+    stats, sources = feature_stats(features, example_source)
+    return ShardResult(record, count_labels(arrays, n_classes), stats, sources)
 
 
 def label_counts(results: Sequence[ShardResult], classes: Sequence[str]) -> dict[str, Any]:

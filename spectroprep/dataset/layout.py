@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 DATASET_JSON = "dataset.json"
 MANIFEST_CSV = "manifest.csv"
 REJECTED_CSV = "rejected.csv"
+SOURCE_STATISTICS = "source_statistics.npz"  # statistics per source (dataset/source_stats.py)
 REJECTED_COLUMNS = ("path", "reason")
 JOURNAL = ".build-journal.jsonl"  # an unfinished build's record, for --resume
 TEMP_MARK = ".tmp-"

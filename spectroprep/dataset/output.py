@@ -20,13 +20,14 @@ from .layout import (
     JOURNAL,
     MANIFEST_CSV,
     REJECTED_CSV,
+    SOURCE_STATISTICS,
     TEMP_MARK,
     os_reason,
     temp_path,
 )
 from .storage import all_formats
 
-_TOP_LEVEL_FILES = {DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, JOURNAL}
+_TOP_LEVEL_FILES = {DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, SOURCE_STATISTICS, JOURNAL}
 
 
 def _written_by_us(rel: str) -> bool:

@@ -5,11 +5,15 @@ being the sum of squared deviations from the mean; the parent merges the shard
 summaries in shard order with the pairwise formula of Chan, Golub and LeVeque
 (1979), which is exact up to float64 rounding. So the result equals a single
 pass of numpy over all features, whatever the number of worker processes.
+
+The same summaries per group of examples (per input file or segment) are what a
+dataset stores in source_statistics.npz, so that a subset of whole groups (a
+fold) gets its own statistics by the same merge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -30,34 +34,17 @@ class BinStats:
 
     @classmethod
     def of(cls, features: np.ndarray) -> BinStats:
-        """Statistics of (n, F, T) features (float32 or float16), summed in float64.
+        """Statistics of (n, F, T) features (float32 or float16), summed in float64."""
+        shift, s1, s2 = _example_sums(features)
+        return cls._from_sums(
+            shift, len(features) * features.shape[2], s1.sum(axis=0), s2.sum(axis=0)
+        )
 
-        Deviations from a shift near the mean (the first example's) keep the
-        sums small, so the variance does not cancel. A few examples at a time are
-        converted by a plain copy, then shifted by a whole array of the shift
-        (numpy's mixed-type and broadcast subtractions are much slower); their rows
-        are summed, then squared in place and summed again, by products with ones.
-        """
-        n, bins, frames = features.shape
-        step = min(n, _STEP)
-        shift = np.empty((step, bins, frames))
-        shift[...] = features[0].mean(axis=1, dtype=np.float64)[:, None]
-        work = np.empty_like(shift)
-        ones = np.ones(frames)
-        s1 = np.zeros((step, bins))
-        s2 = np.zeros((step, bins))
-        for lo in range(0, n, step):
-            k = min(step, n - lo)
-            d = work[:k]
-            d[...] = features[lo : lo + k]
-            np.subtract(d, shift[:k], out=d)
-            s1[:k] += d @ ones
-            np.multiply(d, d, out=d)
-            s2[:k] += d @ ones
-        count = n * frames
-        sum1, sum2 = s1.sum(axis=0), s2.sum(axis=0)
-        mean = shift[0, :, 0] + sum1 / count
-        return cls(count, mean, np.maximum(sum2 - sum1 * sum1 / count, 0.0))
+    @classmethod
+    def _from_sums(
+        cls, shift: np.ndarray, count: int, sum1: np.ndarray, sum2: np.ndarray
+    ) -> BinStats:
+        return cls(count, shift + sum1 / count, np.maximum(sum2 - sum1 * sum1 / count, 0.0))
 
     def merge(self, other: BinStats) -> BinStats:
         """Statistics of the union of both sets of values."""
@@ -87,6 +74,105 @@ class BinStats:
             "std": self.std.tolist(),
             "global": {"mean": mean, "std": std},
         }
+
+
+def _example_sums(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A shift per bin (the first example's mean), and each example's sums over its
+    frames of (x - shift) and of its square: (F,), (n, F), (n, F) in float64.
+
+    Deviations from a shift near the mean keep the sums small, so the variance does
+    not cancel. A few examples at a time are converted by a plain copy, then shifted
+    by a whole array of the shift (numpy's mixed-type and broadcast subtractions are
+    much slower); their rows are summed, then squared in place and summed again, by
+    products with ones.
+    """
+    n, bins, frames = features.shape
+    step = min(n, _STEP)
+    shift = np.empty((step, bins, frames))
+    shift[...] = features[0].mean(axis=1, dtype=np.float64)[:, None]
+    work = np.empty_like(shift)
+    ones = np.ones(frames)
+    s1 = np.empty((n, bins))
+    s2 = np.empty((n, bins))
+    for lo in range(0, n, step):
+        k = min(step, n - lo)
+        d = work[:k]
+        d[...] = features[lo : lo + k]
+        np.subtract(d, shift[:k], out=d)
+        np.matmul(d, ones, out=s1[lo : lo + k])
+        np.multiply(d, d, out=d)
+        np.matmul(d, ones, out=s2[lo : lo + k])
+    return shift[0, :, 0], s1, s2
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """The BinStats of each group of a sequence of examples (a build's groups are its
+    inputs: files, or segments of them), and the group of each example, in order.
+
+    Groups merge exactly as shards do, so the statistics of any set of whole groups
+    (a fold, a split) follow from these without a pass over the features.
+    """
+
+    example_group: np.ndarray  # (n,) int64: the group of each example
+    groups: np.ndarray  # (G,) int64: the ids of the groups, ascending
+    count: np.ndarray  # (G,) int64: values per bin of each group
+    mean: np.ndarray  # (G, F) float64
+    m2: np.ndarray  # (G, F) float64
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def renumbered(self) -> GroupStats:
+        """The same groups numbered 0..G-1, in the order of their ids."""
+        ids = np.searchsorted(self.groups, self.example_group)
+        return GroupStats(ids, np.arange(len(self.groups)), self.count, self.mean, self.m2)
+
+    def merged(self, rows: np.ndarray | None = None) -> BinStats:
+        """The statistics of the groups at ``rows`` (all when None) together."""
+        pick = slice(None) if rows is None else rows
+        count, mean, m2 = self.count[pick], self.mean[pick], self.m2[pick]
+        total = int(count.sum())
+        weights = (count / total)[:, None]
+        overall = (weights * mean).sum(axis=0)
+        spread = (count[:, None] * (mean - overall) ** 2).sum(axis=0)
+        return BinStats(total, overall, m2.sum(axis=0) + spread)
+
+
+def feature_stats(features: np.ndarray, example_group: np.ndarray) -> tuple[BinStats, GroupStats]:
+    """The statistics of (n, F, T) features, and of each group of them (``example_group``:
+    each example's group id), from one pass."""
+    shift, s1, s2 = _example_sums(features)
+    frames = features.shape[2]
+    total = BinStats._from_sums(shift, len(features) * frames, s1.sum(axis=0), s2.sum(axis=0))
+    example_group = np.asarray(example_group, dtype=np.int64)
+    order = np.argsort(example_group, kind="stable")
+    ids, first, sizes = np.unique(example_group[order], return_index=True, return_counts=True)
+    count = sizes.astype(np.int64) * frames
+    sum1 = np.add.reduceat(s1[order], first, axis=0)
+    sum2 = np.add.reduceat(s2[order], first, axis=0)
+    mean = shift + sum1 / count[:, None]
+    m2 = np.maximum(sum2 - sum1 * sum1 / count[:, None], 0.0)
+    return total, GroupStats(example_group, ids, count, mean, m2)
+
+
+def concat_groups(parts: Sequence[GroupStats]) -> GroupStats:
+    """The statistics of the examples of ``parts`` one after another: a group found in
+    several parts (a long file over two shards) is merged in the order given."""
+    ids = np.concatenate([p.groups for p in parts])
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    count = np.concatenate([p.count for p in parts])[order]
+    mean = np.concatenate([p.mean for p in parts])[order]
+    m2 = np.concatenate([p.m2 for p in parts])[order]
+    unique, first, repeats = np.unique(ids, return_index=True, return_counts=True)
+    merged_count, merged_mean, merged_m2 = count[first], mean[first], m2[first]
+    for j in np.flatnonzero(repeats > 1).tolist():
+        rows = range(first[j], first[j] + repeats[j])
+        stats = merge_all(BinStats(int(count[r]), mean[r], m2[r]) for r in rows)
+        merged_count[j], merged_mean[j], merged_m2[j] = stats.count, stats.mean, stats.m2
+    example_group = np.concatenate([p.example_group for p in parts])
+    return GroupStats(example_group, unique, merged_count, merged_mean, merged_m2)
 
 
 def merge_all(parts: Iterable[BinStats]) -> BinStats:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..config import Config
 from ..dataset.layout import (
     DATASET_JSON,
@@ -25,8 +27,9 @@ from ..dataset.layout import (
     remove_path,
     tree_size,
 )
-from ..dataset.manifest_table import read_manifest_table
+from ..dataset.manifest_table import ManifestTable, read_manifest_table
 from ..dataset.output import output_folder
+from ..dataset.source_stats import KEY, read_source_statistics
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, DatasetError, InputError
 from ..execute import Executor, choose_executor
@@ -68,6 +71,14 @@ def _source_files(src: Path) -> tuple[dict[str, Any], Config, SourceFiles]:
     shape = (int(bins), int(frames))
     n_classes = len(info["labels"]["classes"])
     return info, config, SourceFiles(src, files, config.storage, shape, arrays, n_classes)
+
+
+def example_sources(src: Path, info: dict[str, Any], table: ManifestTable) -> np.ndarray:
+    """The source of each example: as source_statistics.npz records it, or, in a dataset
+    built before that file, its source file (the manifest's ``source``)."""
+    if KEY in info:
+        return read_source_statistics(src, info).example_group
+    return table.source.codes.astype(np.int64)
 
 
 def _check_apart(src: Path, out: Path) -> None:
@@ -176,6 +187,7 @@ def shard(
         files=files,
         config=config,
         table=table,
+        example_source=example_sources(src, info, table),
         planned=planned,
         request=request,
         shuffle=shuffle,

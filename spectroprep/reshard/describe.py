@@ -30,6 +30,7 @@ def describe_derived(
     sources: int,
     rejected: int,
     statistics: BinStats,
+    source_statistics: Mapping[str, Any],
     extra_columns: Sequence[str],
     derivation: Mapping[str, Any],
     command: Sequence[str] | None,
@@ -37,7 +38,8 @@ def describe_derived(
     """The content of a derived dataset's dataset.json. ``source``: the source's
     dataset.json; ``sources``: distinct source recordings in the new dataset;
     ``rejected``: rejected inputs it lists; ``statistics``: the features' statistics it
-    records (the training split's); ``derivation``: how it was cut and ordered."""
+    records (the training split's); ``source_statistics``: the entry of its own
+    source_statistics.npz; ``derivation``: how it was cut and ordered."""
     classes = source["labels"]["classes"]
     counts = label_counts(results, classes)
     provenance = source["provenance"]
@@ -56,6 +58,7 @@ def describe_derived(
             **({"active_frames": counts["active_frames"]} if "active_frames" in counts else {}),
         },
         "statistics": statistics.to_dict(),
+        "source_statistics": dict(source_statistics),
         "files": [r.record.to_dict() for r in results],
         "manifest": describe_columns(extra_columns),
         "provenance": {

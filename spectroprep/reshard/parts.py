@@ -44,12 +44,14 @@ class SourceFiles:
 @dataclass(frozen=True)
 class PartTask:
     """Write data file ``index`` of the dataset at ``out``: the source examples at
-    ``positions`` (0-based), in this order; its first example is ``first_example``."""
+    ``positions`` (0-based), in this order; its first example is ``first_example``;
+    ``sources``: the source (input file or segment) of each of them."""
 
     out: Path
     index: int
     first_example: int
     positions: np.ndarray
+    sources: np.ndarray
 
 
 def _gather(task: PartTask, src: SourceFiles, reader: Reader) -> tuple[np.ndarray, dict]:
@@ -87,6 +89,14 @@ def write_part(
     finally:
         reader.close()
     result = write_data_file(
-        task.out, config, task.index, task.first_example, features, arrays, attrs, src.n_classes
+        task.out,
+        config,
+        task.index,
+        task.first_example,
+        features,
+        arrays,
+        attrs,
+        src.n_classes,
+        task.sources,
     )
     return task.out, result

@@ -19,7 +19,8 @@ from ..dataset.datafile import ShardResult, file_sizes, shard_attrs
 from ..dataset.layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV, write_json
 from ..dataset.manifest import write_manifest
 from ..dataset.manifest_table import ManifestTable
-from ..dataset.stats import merge_all
+from ..dataset.source_stats import write_source_statistics
+from ..dataset.stats import concat_groups, merge_all
 from ..dataset.storage import get_format
 from ..execute import Executor
 from ..naming import natural_key
@@ -38,6 +39,7 @@ class Job:
     files: SourceFiles
     config: Config
     table: ManifestTable
+    example_source: np.ndarray  # (N,) the source of each source example
     planned: Planned
     request: SplitRequest | None
     shuffle: bool
@@ -60,7 +62,8 @@ class Job:
         return request.train if request is not None and request.train in self.names else None
 
     def write(self, executor: Executor, progress: bool) -> None:
-        """Every data file, then each dataset's manifest.csv, then each dataset.json."""
+        """Every data file, then each dataset's manifest.csv and source_statistics.npz,
+        then each dataset.json."""
         results = self._write_files(executor, progress)
         for folder, positions in zip(self.folders, self.planned.positions, strict=True):
             _write_manifest(folder, self.table, positions, results[folder], self.config)
@@ -78,6 +81,9 @@ class Job:
                 sources=len(sources),
                 rejected=self.info["counts"].get("rejected", 0) if self.request is None else 0,
                 statistics=stats[self.out / train if train is not None else folder],
+                source_statistics=write_source_statistics(
+                    folder, concat_groups([r.sources for r in results[folder]])
+                ),
                 extra_columns=_extra_columns(self.table),
                 derivation=self._derivation(self.names[k]),
                 command=self.command,
@@ -95,7 +101,8 @@ class Job:
         for folder, positions in zip(self.folders, self.planned.positions, strict=True):
             lo = 0
             for i, size in enumerate(file_sizes(len(positions), per_file)):
-                tasks.append(PartTask(folder, i, lo, positions[lo : lo + size]))
+                part = positions[lo : lo + size]
+                tasks.append(PartTask(folder, i, lo, part, self.example_source[part]))
                 lo += size
         calls = (partial(write_part, task, self.files, config, attrs) for task in tasks)
         results: dict[Path, list[ShardResult]] = {folder: [] for folder in self.folders}

@@ -7,6 +7,8 @@ Everything is checked through the on-disk format (layout, storage, config):
 - the data files it lists: where the format puts them, present, with the recorded size
   and digest (xxh3_128; sha256 in datasets written before); and no other file in the
   folder, a leftover build journal named as such (``files``);
+- source_statistics.npz: as dataset.json records it, of the dataset's shape, and merging
+  to its statistics (``source_stats``);
 - the contents of each data file, by its format's ``check_file`` (for HDF5 shards
   ``dataset/storage/hdf5_check.py``, for npy blocks ``npy_check.py``): layout, example
   ids, finite features, valid labels and frame targets, whose counts must match
@@ -32,6 +34,7 @@ from .files import check_files, check_unlisted
 from .manifest import check_manifest
 from .recompute import pick_examples, recompute_examples
 from .rejected import check_rejected
+from .source_stats import check_source_statistics
 
 __all__ = ["Problem", "Report", "verify"]
 
@@ -46,6 +49,7 @@ def verify(path: str | Path, recompute: int = 0, seed: int = 0) -> Report:
     if ds is None:
         return log.report(0, 0)
     present = check_files(ds, log)
+    check_source_statistics(ds, log)
     check_unlisted(ds, log)
     totals = Totals(
         np.zeros(len(ds.classes), dtype=np.int64), np.zeros(len(ds.classes), dtype=np.int64)

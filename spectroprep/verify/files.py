@@ -12,10 +12,12 @@ from ..dataset.layout import (
     JOURNAL,
     MANIFEST_CSV,
     REJECTED_CSV,
+    SOURCE_STATISTICS,
     check_inside,
     digest_path,
     tree_size,
 )
+from ..dataset.source_stats import KEY
 from ..dataset.storage.check.record import DatasetRecord
 from ..dataset.storage.check.report import Log
 from ..errors import DatasetError
@@ -54,10 +56,10 @@ def check_files(ds: DatasetRecord, log: Log) -> list[int]:
 
 
 def check_unlisted(ds: DatasetRecord, log: Log) -> None:
-    """Every file in the folder is dataset.json, manifest.csv, rejected.csv or a listed
-    data file; what is inside a data file that is a folder (an npy block) is the
-    format's to check (``Format.check_file``). A build journal is named as what an
-    interrupted build left."""
+    """Every file in the folder is dataset.json, manifest.csv, rejected.csv,
+    source_statistics.npz (when dataset.json lists it) or a listed data file; what is
+    inside a data file that is a folder (an npy block) is the format's to check
+    (``Format.check_file``). A build journal is named as what an interrupted build left."""
     listed = {record.path for record in ds.files}
     folders = {str(p) for rel in listed for p in PurePosixPath(rel).parents if str(p) != "."}
     for dirpath, dirnames, filenames in os.walk(ds.root):
@@ -72,7 +74,10 @@ def check_unlisted(ds: DatasetRecord, log: Log) -> None:
                 dirnames.remove(name)  # one line for the folder, not one per file in it
         for name in sorted(filenames):
             rel = posixpath.join(here, name) if here != "." else name
-            top_level = here == "." and name in (DATASET_JSON, MANIFEST_CSV, REJECTED_CSV)
+            top_level = here == "." and (
+                name in (DATASET_JSON, MANIFEST_CSV, REJECTED_CSV)
+                or (name == SOURCE_STATISTICS and KEY in ds.info)
+            )
             if rel == JOURNAL:
                 log.add(rel, None, _LEFT_OVER)
             elif not (top_level or rel in listed):
