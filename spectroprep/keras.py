@@ -16,6 +16,7 @@ Two Keras habits break "every example once per epoch" when ``workers`` > 1:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ class PyDataset(keras.utils.PyDataset):
     X alone when the dataset is unlabelled (Keras takes a batch without targets so).
 
     ``source`` is a dataset folder or an open ``spectroprep.Dataset``;
-    ``reader`` holds ``open_dataset`` options (``targets``, ``normalize``);
+    ``reader`` holds ``open_dataset`` options (``targets``, ``normalize``); ``where``
+    reads a subset (see ``open_dataset``);
     ``workers``, ``use_multiprocessing`` and ``max_queue_size`` go to Keras.
     """
 
@@ -46,10 +48,12 @@ class PyDataset(keras.utils.PyDataset):
         seed: int | None = None,
         drop_last: bool = False,
         reader: dict[str, Any] | None = None,
+        where: Mapping[str, Any] | None = None,
         **keras_options: Any,
     ) -> None:
         super().__init__(**keras_options)
-        self.dataset = as_dataset(source, **(reader or {}))
+        options = {**(reader or {}), **({"where": where} if where else {})}
+        self.dataset = as_dataset(source, **options)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.batch_size = batch_size

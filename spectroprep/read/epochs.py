@@ -37,14 +37,29 @@ def epoch_order(
     run: int,
     window: int,
     rng: np.random.Generator | None,
+    subset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positions of every example of ``files`` in epoch order, and the end of
     each read window in that order. ``starts``: each file's first position, then
-    the total. ``rng=None`` keeps file order (no shuffle)."""
+    the total. ``rng=None`` keeps file order (no shuffle).
+
+    With ``subset`` (ascending positions) only its examples are ordered, and what
+    is returned are indices into ``subset``: a run is then the part of a run that
+    the subset holds, and a window groups as many runs as hold about ``window``
+    of its examples.
+    """
     first = [np.arange(starts[f], starts[f + 1], run, dtype=np.int64) for f in files]
     last = [np.minimum(s + run, starts[f + 1]) for s, f in zip(first, files, strict=True)]
     run_starts = np.concatenate(first) if first else np.zeros(0, np.int64)
     run_stops = np.concatenate(last) if last else np.zeros(0, np.int64)
+    runs_per_window = max(1, window // run)
+    if subset is not None:
+        run_starts = np.searchsorted(subset, run_starts)
+        run_stops = np.searchsorted(subset, run_stops)
+        held = run_stops > run_starts
+        run_starts, run_stops = run_starts[held], run_stops[held]
+        mean_run = (run_stops - run_starts).mean() if len(run_starts) else run
+        runs_per_window = max(1, int(window / mean_run))
     if rng is not None:
         pick = rng.permutation(len(run_starts))
         run_starts, run_stops = run_starts[pick], run_stops[pick]
@@ -52,7 +67,6 @@ def epoch_order(
     total = int(lengths.sum())
     before = np.cumsum(lengths) - lengths
     positions = np.arange(total, dtype=np.int64) + np.repeat(run_starts - before, lengths)
-    runs_per_window = max(1, window // run)
     window_of = np.repeat(np.arange(len(lengths)) // runs_per_window, lengths)
     if rng is not None:
         # shuffled within each window: a window's keys lie in [w, w + 1), so one sort

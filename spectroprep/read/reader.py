@@ -16,11 +16,13 @@ import numpy as np
 from ..config import Config
 from ..dataset.layout import FileRecord, check_inside, read_dataset_json
 from ..dataset.manifest_table import ManifestTable, read_manifest_table
+from ..dataset.source_stats import read_source_statistics
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
 from .epochs import Batch, epoch_order, run_length, window_batches
 from .prefetch import prefetched
+from .subset import Where, subset_statistics, where_positions
 
 TARGETS = ("labels", "frames")
 NORMALIZE = ("bins", "global")  # or True (bins) / False
@@ -51,9 +53,18 @@ class Dataset:
     multi-hot (C,) uint8 vector, or None when unlabelled) or, for event
     datasets with ``targets="frames"``, its (T, C) uint8 frame targets.
 
+    ``where`` reads a subset chosen by manifest values, e.g. ``{"fold": [1, 2, 3]}``
+    (a value or a list of values per column; source, label or a metadata column;
+    columns combine with "and"): ``len``, indices, ``labels``, ``ids`` and epochs
+    are then the subset's, and its files are still read a chunk at a time.
+
     ``normalize=True`` (or ``"bins"``) returns float32 features standardised
     with the dataset's per-frequency-bin mean and std; ``"global"`` with its
-    overall mean and std (both from dataset.json's "statistics").
+    overall mean and std (both from dataset.json's "statistics"). With ``where``,
+    or ``statistics_where`` (e.g. the training folds, to normalise a validation
+    fold as the model saw its training data), the statistics are those of that
+    subset, merged from the per-source statistics the dataset stores; the subset
+    must hold whole sources (a fold does).
 
     Uncompressed HDF5 features are read straight from their chunks' file offsets;
     ``verify_checksums=True`` reads them through HDF5 instead, which checks each
@@ -71,6 +82,8 @@ class Dataset:
         normalize: bool | str = False,
         verify_checksums: bool = False,
         open_files: int | None = None,
+        where: Where | None = None,
+        statistics_where: Where | None = None,
     ) -> None:
         self.path = Path(path)
         self.info: dict[str, Any] = read_dataset_json(self.path)
@@ -85,6 +98,7 @@ class Dataset:
             self.path, self.files, self.config.storage, verify_checksums, open_files
         )
         self._labels: np.ndarray | None = None
+        self._every_label: np.ndarray | None = None
         self._manifest: ManifestTable | None = None
         if targets not in TARGETS:
             raise ValueError(f"targets must be one of {', '.join(TARGETS)}, not {targets!r}")
@@ -98,14 +112,29 @@ class Dataset:
             raise ValueError(
                 f"normalize must be True, False, 'bins' or 'global', not {normalize!r}"
             )
+        self.where = dict(where) if where else None
+        self._subset = where_positions(self.manifest, where, self.path) if where else None
         self._normalizer = None
         if normalize:
+            statistics = self._statistics(statistics_where or self.where)
+            self._normalizer = normalizer(statistics, per_bin=normalize != "global")
+        elif statistics_where:
+            raise ValueError("statistics_where applies to normalize")
+
+    def _statistics(self, where: Where | None) -> dict[str, Any]:
+        """dataset.json's statistics, or those of the subset ``where`` selects."""
+        if where is None:
             if "statistics" not in self.info:
                 raise DatasetError(
                     f"{self.path}: dataset.json has no statistics to normalize with "
                     "(built by an older spectroprep: rebuild it)"
                 )
-            self._normalizer = normalizer(self.info["statistics"], per_bin=normalize != "global")
+            return self.info["statistics"]
+        positions = self._subset if where is self.where else None
+        if positions is None:
+            positions = where_positions(self.manifest, where, self.path)
+        sources = read_source_statistics(self.path, self.info)
+        return subset_statistics(sources, positions, self.manifest, where, self.path)
 
     @property
     def params(self) -> dict[str, dict[str, Any]]:
@@ -145,12 +174,28 @@ class Dataset:
 
     @property
     def labels(self) -> np.ndarray | None:
-        """Labels of all examples, loaded on first use; None when unlabelled."""
+        """Labels of all examples (of the subset), loaded on first use; None when
+        unlabelled."""
         if self.label_kind == "none":
             return None
         if self._labels is None:
-            self._labels = np.concatenate([self._reader.labels(i) for i in range(len(self.files))])
+            labels = np.concatenate([self._reader.labels(i) for i in range(len(self.files))])
+            self._labels = labels if self._subset is None else labels[self._subset]
         return self._labels
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The manifest id of each example (of the subset): ``ds[i]`` is id ``ids[i]``."""
+        if self._subset is None:
+            return np.arange(1, len(self) + 1)
+        return self._subset + 1
+
+    @property
+    def file_examples(self) -> list[int]:
+        """Examples (of the subset) in each data file."""
+        if self._subset is None:
+            return [f.examples for f in self.files]
+        return np.diff(np.searchsorted(self._subset, self._starts)).tolist()
 
     @property
     def manifest(self) -> ManifestTable:
@@ -167,7 +212,7 @@ class Dataset:
         return bins * frames * np.dtype(self.info["features"]["dtype"]).itemsize
 
     def __len__(self) -> int:
-        return int(self._starts[-1])
+        return int(self._starts[-1]) if self._subset is None else len(self._subset)
 
     def _positions(self, indices: Any) -> np.ndarray:
         idx = np.asarray(indices).reshape(-1)
@@ -178,7 +223,8 @@ class Dataset:
         if idx.size and (idx.min() < -n or idx.max() >= n):
             bad = idx[(idx < -n) | (idx >= n)][0]
             raise IndexError(f"index {bad} out of range for a dataset of {n} examples")
-        return np.where(idx < 0, idx + n, idx)
+        idx = np.where(idx < 0, idx + n, idx)
+        return idx if self._subset is None else self._subset[idx]
 
     def get_batch(self, indices: Any) -> Batch:
         """Examples at ``indices`` in the order given: (X (B, F, T), y), y being
@@ -199,8 +245,18 @@ class Dataset:
         out = self._normalized(out)
         if frames is not None:
             return out, frames
-        labels = self.labels
-        return out, None if labels is None else labels[idx]
+        if self.label_kind == "none":
+            return out, None
+        return out, self._all_labels()[idx]
+
+    def _all_labels(self) -> np.ndarray:
+        """The labels of every example of the dataset, by position."""
+        if self._subset is None:
+            return self.labels
+        if self._every_label is None:
+            files = range(len(self.files))
+            self._every_label = np.concatenate([self._reader.labels(i) for i in files])
+        return self._every_label
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
         if isinstance(index, bool | np.bool_) or not isinstance(index, int | np.integer):
@@ -209,6 +265,7 @@ class Dataset:
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a dataset of {n} examples")
         i = int(index) % n
+        i = i if self._subset is None else int(self._subset[i])
         file = bisect.bisect_right(self._first_rows, i) - 1  # lean path: no numpy set-up
         row = np.array([i - self._first_rows[file]])
         x = np.empty((1, *self.shape), dtype=self.info["features"]["dtype"])
@@ -218,8 +275,9 @@ class Dataset:
             frames = np.empty((1, self.shape[1], len(self.classes)), dtype=np.uint8)
             self._reader.read_into(file, row, frames, _FIRST, "frame_targets")
             return x, frames[0]
-        labels = self.labels
-        return x, None if labels is None else labels[i]
+        if self.label_kind == "none":
+            return x, None
+        return x, self._all_labels()[i]
 
     def batches(
         self,
@@ -277,7 +335,7 @@ class Dataset:
         storage = self.config.storage
         run = run_length(get_format(storage.format).chunk_rows(storage))
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
-        return epoch_order(self._starts, files, run, shuffle_window, rng)
+        return epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
 
     def close(self) -> None:
         """Close any open files (they reopen on the next read)."""
@@ -290,9 +348,10 @@ class Dataset:
         self.close()
 
     def __repr__(self) -> str:
+        where = f", where={self.where!r}" if self.where else ""
         return (
             f"Dataset({str(self.path)!r}, examples={len(self)}, shape={self.shape}, "
-            f"classes={len(self.classes)}, format={self.config.storage.format!r})"
+            f"classes={len(self.classes)}, format={self.config.storage.format!r}{where})"
         )
 
 
@@ -302,13 +361,17 @@ def open_dataset(
     normalize: bool | str = False,
     verify_checksums: bool = False,
     open_files: int | None = None,
+    where: Where | None = None,
+    statistics_where: Where | None = None,
 ) -> Dataset:
     """Open a complete dataset (one with dataset.json) for reading; ``targets="frames"``
     pairs each example with its frame targets instead of its label; ``normalize``
     standardises the features with the dataset's statistics; ``verify_checksums``
     checks HDF5 chunk checksums on every read; ``open_files`` bounds the data files
-    kept open per process (see Dataset)."""
-    return Dataset(path, targets, normalize, verify_checksums, open_files)
+    kept open per process; ``where`` reads the subset of the examples with these
+    manifest values, e.g. ``{"fold": [1, 2, 3]}``, normalised (with ``normalize``)
+    by its own statistics or those of ``statistics_where`` (see Dataset)."""
+    return Dataset(path, targets, normalize, verify_checksums, open_files, where, statistics_where)
 
 
 def as_dataset(source: str | Path | Dataset, **options: Any) -> Dataset:

@@ -54,7 +54,7 @@ class ShardSampler:
         self.dataset = dataset
         self.part = rank * num_workers + worker
         self.parts = world_size * num_workers
-        counts = [f.examples for f in dataset.files]
+        counts = dataset.file_examples  # of the subset, when the dataset is one
         self.shards = split_files(counts, self.parts)[self.part]
         self.examples = sum(counts[f] for f in self.shards)
         self.epoch = 0
