@@ -185,7 +185,22 @@ def test_events_give_the_expected_weak_labels_and_frame_targets(
     assert info["labels"]["frames"]["step"] == 160 / RATE
 
 
-def test_event_arrays_are_stored_chunked_like_the_features(event_corpus, tmp_path):
+def _runs(frames):
+    """(example, class, first frame, end frame) of every run of active frames, by numpy."""
+    runs = []
+    for k, example in enumerate(frames):
+        for c in range(example.shape[1]):
+            edges = np.diff(np.r_[0, example[:, c].astype(int), 0])
+            runs += [
+                (k, c, a, b)
+                for a, b in zip(
+                    np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True
+                )
+            ]
+    return runs
+
+
+def test_frame_targets_are_stored_as_their_runs(event_corpus, tmp_path):
     with pytest.warns(spectroprep.errors.LabelWarning):
         build(
             event_corpus,
@@ -193,12 +208,17 @@ def test_event_arrays_are_stored_chunked_like_the_features(event_corpus, tmp_pat
             events=tmp_path / "events.tsv",
             overrides=["storage.chunk_examples=2", "storage.compression='gzip'"],
         )
+    frames = spectroprep.open_dataset(tmp_path / "h5", targets="frames").get_batch(range(9))[1]
+    assert frames.any()
     with h5py.File(tmp_path / "h5" / "shards" / "shard-00000.h5") as h5:
-        targets = h5["frame_targets"]
-        assert targets.dtype == np.uint8 and targets.shape == (9, 101, 3)
-        assert targets.chunks == (2, 101, 3) and targets.fletcher32
-        assert targets.compression == h5["features"].compression == "gzip"
+        assert "frame_targets" not in h5
+        offsets, events = h5["frame_event_offsets"][()], h5["frame_events"][()]
+        assert offsets.dtype == np.int64 and events.dtype == np.int32
         assert h5["labels"].dtype == np.uint8 and h5["labels"].shape == (9, 3)
+    stored = [(k, *events[i]) for k in range(9) for i in range(offsets[k], offsets[k + 1])]
+    assert stored == _runs(frames)
+    info = json.loads((tmp_path / "h5" / "dataset.json").read_text())
+    assert info["labels"]["frames"]["storage"] == "runs"
 
     with pytest.warns(spectroprep.errors.LabelWarning):
         build(
@@ -209,9 +229,55 @@ def test_event_arrays_are_stored_chunked_like_the_features(event_corpus, tmp_pat
             overrides=["storage.block_size=4"],
         )
     blocks = sorted((tmp_path / "npy" / "blocks").iterdir())
-    sizes = [len(np.load(b / "frame_targets.npy")) for b in blocks]
+    sizes = [len(np.load(b / "frame_event_offsets.npy")) - 1 for b in blocks]
     assert sizes == [3, 3, 3]  # at most 4 a block, equal
     assert np.load(blocks[0] / "labels.npy").shape == (3, 3)
+    npy_frames = spectroprep.open_dataset(tmp_path / "npy", targets="frames").get_batch(range(9))[1]
+    np.testing.assert_array_equal(npy_frames, frames)
+
+
+def test_dense_frame_targets_of_an_earlier_build_still_read_verify_and_reshard(
+    event_corpus, tmp_path
+):
+    """Before runs, npy blocks held frame_targets.npy (N, T, C) uint8 and dataset.json
+    no labels.frames.storage: such a dataset is made here from a new one."""
+    from spectroprep.dataset.layout import digest_path, tree_size
+
+    out = tmp_path / "old"
+    with pytest.warns(spectroprep.errors.LabelWarning):
+        build(
+            event_corpus,
+            out,
+            events=tmp_path / "events.tsv",
+            format="npy",
+            overrides=["storage.block_size=4"],
+        )
+    with spectroprep.open_dataset(out, targets="frames") as ds:
+        x, frames = ds.get_batch(range(len(ds)))
+    info = json.loads((out / "dataset.json").read_text())
+    start = 0
+    for record in info["files"]:
+        block = out / record["path"]
+        n = record["examples"]
+        np.save(block / "frame_targets.npy", frames[start : start + n])
+        (block / "frame_events.npy").unlink()
+        (block / "frame_event_offsets.npy").unlink()
+        record["bytes"], record["xxh3_128"] = tree_size(block), digest_path(block)
+        start += n
+    del info["labels"]["frames"]["storage"]
+    (out / "dataset.json").write_text(json.dumps(info))
+    from spectroprep.verify import verify
+
+    assert verify(out).ok
+    with spectroprep.open_dataset(out, targets="frames") as ds:
+        got = ds.get_batch(np.arange(len(ds))[::-1])[1]
+        np.testing.assert_array_equal(got, frames[::-1])
+        np.testing.assert_array_equal(ds[3][1], frames[3])
+    spectroprep.shard(out, tmp_path / "new", format="hdf5", jobs=1)
+    assert verify(tmp_path / "new").ok
+    with spectroprep.open_dataset(tmp_path / "new", targets="frames") as ds:
+        np.testing.assert_array_equal(ds.get_batch(range(len(ds)))[1], frames)
+        assert ds.info["labels"]["frames"]["storage"] == "runs"
 
 
 def test_active_frames_converted_to_seconds_match_the_events(tmp_path):

@@ -22,10 +22,16 @@ from conftest import assert_same_examples, build, write_audio
 import spectroprep
 from spectroprep.cli.main import cli
 from spectroprep.config import StorageConfig
+from spectroprep.dataset.frame_events import EVENTS, OFFSETS
 from spectroprep.dataset.layout import FileRecord, new_hasher, temp_path
 from spectroprep.dataset.storage.check.record import DatasetRecord
 from spectroprep.dataset.storage.check.report import Log, Tally
-from spectroprep.dataset.storage.check.values import Totals, check_frames, check_labels, non_finite
+from spectroprep.dataset.storage.check.values import (
+    Totals,
+    check_frame_runs,
+    check_labels,
+    non_finite,
+)
 from spectroprep.errors import SpectroprepWarning
 from spectroprep.plugins import FORMATS
 from spectroprep.verify import verify
@@ -125,6 +131,9 @@ class Reader:
     def labels(self, file: int) -> np.ndarray:
         return self._member(file, "labels")
 
+    def array(self, file: int, name: str) -> np.ndarray:
+        return self._member(file, name)
+
     def close(self) -> None:
         """Nothing stays open."""
 
@@ -157,12 +166,9 @@ def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
         bad, kinds = non_finite(x)
         tally.add(bad, first, rel, *kinds)
         tally.report(log, rel)
-    frames = arrays.get("frame_targets")
-    if frames is not None and frames.shape == ds.frame_shape(n) and frames.dtype == np.uint8:
-        tally = Tally("frame targets hold values other than 0 and 1")
-        check_frames(frames, first, rel, tally, totals)
-        tally.report(log, rel)
-    elif "frame_targets" in wanted:
+    if {OFFSETS, EVENTS} <= arrays.keys():
+        check_frame_runs(ds, arrays, n, rel, log, totals)
+    elif OFFSETS in wanted:
         totals.complete = False
     if ds.kind == "none":
         return False
@@ -357,3 +363,24 @@ def test_a_source_failing_to_decode_is_skipped_and_later_files_renumbered(
     (audio / "cat" / "clip3.wav").unlink()
     assert_same_examples(out, build(audio, tmp_path / "clean", format="hdf5", **kw))  # verifies
     assert len(list((out / "npz").iterdir())) == (9 if per_file == 1 else 4)
+
+
+def test_frame_targets_go_through_the_format_as_runs(npz, audio, tmp_path):
+    events = tmp_path / "events.tsv"
+    events.write_text(
+        "filename\tonset\toffset\tevent_label\n"
+        "dog/a.wav\t0.25\t1.1\tbark\ncat/c.wav\t0.5\t2.9\tmeow\ncat/c.wav\t1.0\t1.4\tbark\n"
+    )
+    kw: dict[str, Any] = {"events": events, "overrides": SETS}
+    ours = build(audio, tmp_path / "npz", format="npz", **kw)
+    theirs = build(audio, tmp_path / "hdf5", format="hdf5", **kw)
+    assert verify(ours).ok
+    with (
+        spectroprep.open_dataset(ours, targets="frames") as a,
+        spectroprep.open_dataset(theirs, targets="frames") as b,
+    ):
+        frames = a.get_batch(np.arange(len(a)))[1]
+        assert frames.any()
+        np.testing.assert_array_equal(frames, b.get_batch(np.arange(len(b)))[1])
+    with np.load(ours / "npz" / "part-00000.npz") as z:
+        assert {"frame_events", "frame_event_offsets"} <= set(z.files)

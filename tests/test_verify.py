@@ -140,11 +140,15 @@ def npy_label(ds: Path) -> None:
     np.save(path, labels)
 
 
-def npy_frame_targets(ds: Path) -> None:
-    path = ds / "blocks/block-3/frame_targets.npy"
-    frames = np.load(path)
-    frames[1, 5, 0] = 2
-    np.save(path, frames)
+def npy_frame_runs(ds: Path) -> None:
+    """A run of the first block with any that ends past the last frame."""
+    for path in sorted(ds.glob("blocks/block-*/frame_events.npy")):
+        events = np.load(path)
+        if len(events):
+            events[0, 2] = 500
+            np.save(path, events)
+            return
+    raise AssertionError("no frame events to damage")
 
 
 def edit_manifest(ds: Path, change: Callable[[list[str]], None]) -> None:
@@ -311,10 +315,10 @@ DAMAGE = {
     ),
     "frame target out of range": (
         "events-npy",
-        npy_frame_targets,
+        npy_frame_runs,
         [
-            "blocks/block-3/frame_targets.npy: example 8: frame targets hold values other than 0 "
-            "and 1",
+            "blocks/block-1/frame_events.npy: frame_events hold a run outside 2 classes and "
+            "101 frames",
         ],
     ),
     "manifest path outside": (
@@ -354,7 +358,6 @@ DAMAGE = {
         lambda ds: edit_json(ds, lambda info: info["config"]["storage"].update(chunk_examples=3)),
         [
             "shards/shard-00000.h5: /features is chunked (2, 257, 101), expected (3, 257, 101)",
-            "shards/shard-00000.h5: /frame_targets is chunked (2, 101, 2), expected (3, 101, 2)",
         ],
     ),
     "rows swapped": (

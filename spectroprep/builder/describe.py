@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..dataset.frame_events import with_frame_storage
 from ..dataset.layout import FORMAT_NAME, FORMAT_VERSION, FileRecord
 from ..dataset.manifest import ManifestRow, describe_columns
 from ..dataset.stats import BinStats
@@ -104,11 +105,9 @@ def describe(
         "format_version": FORMAT_VERSION,
         "config": config.to_dict(),
         "features": {"shape": [bins, frames], "dtype": config.storage.dtype},
-        "labels": {
-            "kind": labels.kind,
-            "classes": list(labels.classes),
-            **targets.params(config),
-        },
+        "labels": with_frame_storage(
+            {"kind": labels.kind, "classes": list(labels.classes), **targets.params(config)}
+        ),
         "counts": {
             "examples": sum(r.examples for r in records),
             "files": len(records),

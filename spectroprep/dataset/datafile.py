@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import Config
 from ..version import __version__
+from .frame_events import encoded
 from .layout import DIGEST, FORMAT_NAME, FORMAT_VERSION, FileRecord, atomic_path, tree_size
 from .stats import BinStats, GroupStats, feature_stats
 from .storage import get_format
@@ -83,7 +84,8 @@ def write_data_file(
     example_source: np.ndarray,
 ) -> ShardResult:
     """Write data file ``index`` of the dataset at ``root`` (atomically): ``features``
-    in the stored dtype, the label arrays, ids from ``first_example + 1``;
+    in the stored dtype, the label arrays (frame targets as their runs), ids from
+    ``first_example + 1``;
     ``example_source``: each example's source, whose statistics are kept apart. The
     file's digest is taken from the bytes as they are written, never read back."""
     features = features.astype(config.storage.dtype, copy=False)
@@ -92,7 +94,7 @@ def write_data_file(
     final = root / rel
     final.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(final) as tmp:
-        digest = fmt.write(tmp, features, arrays, first_example + 1, attrs, config.storage)
+        digest = fmt.write(tmp, features, encoded(arrays), first_example + 1, attrs, config.storage)
     record = FileRecord(rel, len(features), tree_size(final), **{DIGEST: digest})
     stats, sources = feature_stats(features, example_source)
     return ShardResult(record, count_labels(arrays, n_classes), stats, sources)

@@ -88,14 +88,6 @@ class FileRecord:
         }
 
 
-def label_arrays(kind: str) -> tuple[str, ...]:
-    """The label arrays each data file of a dataset with label kind ``kind`` holds."""
-    return (
-        *(("labels",) if kind != "none" else ()),
-        *(("frame_targets",) if kind == "events" else ()),
-    )
-
-
 def temp_path(final: Path) -> Path:
     """Temporary sibling of ``final`` that no manifest or reader ever names."""
     return final.with_name(f".{final.name}{TEMP_MARK}{os.getpid()}")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Config
+from ..dataset.frame_events import FrameReader, frame_storage
 from ..dataset.layout import FileRecord, check_inside, read_dataset_json
 from ..dataset.manifest_table import ManifestTable, read_manifest_table
 from ..dataset.source_stats import read_source_statistics
@@ -97,6 +98,7 @@ class Dataset:
         self._reader = fmt.Reader(
             self.path, self.files, self.config.storage, verify_checksums, open_files
         )
+        self._frames = FrameReader(self._reader, frame_storage(self.info["labels"]))
         self._labels: np.ndarray | None = None
         self._every_label: np.ndarray | None = None
         self._manifest: ManifestTable | None = None
@@ -241,7 +243,7 @@ class Dataset:
         frames = None
         if self.targets == "frames":
             frames = np.empty((len(idx), self.shape[1], len(self.classes)), dtype=np.uint8)
-            self._reader.gather(files, rows, frames, where, "frame_targets")
+            self._frames.gather(files, rows, frames, where)
         out = self._normalized(out)
         if frames is not None:
             return out, frames
@@ -273,7 +275,7 @@ class Dataset:
         x = self._normalized(x[0])
         if self.targets == "frames":
             frames = np.empty((1, self.shape[1], len(self.classes)), dtype=np.uint8)
-            self._reader.read_into(file, row, frames, _FIRST, "frame_targets")
+            self._frames.read_into(file, row, frames, _FIRST)
             return x, frames[0]
         if self.label_kind == "none":
             return x, None

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..config import Config
+from ..dataset.frame_events import frame_storage
 from ..dataset.layout import (
     DATASET_JSON,
     FileRecord,
-    label_arrays,
     read_dataset_json,
     remove_path,
     tree_size,
@@ -66,11 +66,12 @@ def _source_files(src: Path) -> tuple[dict[str, Any], Config, SourceFiles]:
         if size != record.bytes:
             found = "missing" if size is None else f"{size} bytes, dataset.json says {record.bytes}"
             raise DatasetError(f"{path}: {found} (run spectroprep verify)")
-    arrays = label_arrays(info["labels"]["kind"])
+    kind = info["labels"]["kind"]
     bins, frames = info["features"]["shape"]
     shape = (int(bins), int(frames))
     n_classes = len(info["labels"]["classes"])
-    return info, config, SourceFiles(src, files, config.storage, shape, arrays, n_classes)
+    storage = frame_storage(info["labels"]) if kind == "events" else None
+    return info, config, SourceFiles(src, files, config.storage, shape, kind, storage, n_classes)
 
 
 def example_sources(src: Path, info: dict[str, Any], table: ManifestTable) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config import Config
 from ..dataset.datafile import ShardResult, label_counts
+from ..dataset.frame_events import with_frame_storage
 from ..dataset.layout import DATASET_JSON
 from ..dataset.manifest import describe_columns
 from ..dataset.stats import BinStats
@@ -48,7 +49,7 @@ def describe_derived(
         "format_version": source["format_version"],
         "config": config.to_dict(),
         "features": {"shape": source["features"]["shape"], "dtype": config.storage.dtype},
-        "labels": source["labels"],
+        "labels": with_frame_storage(source["labels"]),
         "counts": {
             "examples": sum(r.record.examples for r in results),
             "files": len(results),

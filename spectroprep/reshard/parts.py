@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import Config, StorageConfig
 from ..dataset.datafile import ShardResult, write_data_file
+from ..dataset.frame_events import FRAMES, FrameReader
 from ..dataset.layout import FileRecord, os_reason
 from ..dataset.storage import Reader, get_format
 from ..errors import DatasetError
@@ -32,7 +33,8 @@ class SourceFiles:
     files: tuple[FileRecord, ...]
     storage: StorageConfig
     shape: tuple[int, int]  # (bins, frames) of one example
-    arrays: tuple[str, ...]  # label arrays each file holds: "labels", "frame_targets"
+    kind: str  # of labels
+    frames: str | None  # how frame targets are stored (frame_events.frame_storage)
     n_classes: int
 
     @property
@@ -58,18 +60,21 @@ def _gather(task: PartTask, src: SourceFiles, reader: Reader) -> tuple[np.ndarra
     n = len(task.positions)
     features = np.empty((n, *src.shape), dtype=src.storage.dtype)
     arrays: dict[str, np.ndarray] = {}
+    frames = None
+    if src.frames is not None:
+        frames = FrameReader(reader, src.frames)
+        arrays[FRAMES] = np.empty((n, src.shape[1], src.n_classes), dtype=np.uint8)
     for file, where, rows in file_runs(src.starts, task.positions):
         path = src.root / src.files[file].path
         try:
             features[where] = reader.read(file, rows)
-            for name in src.arrays:
-                if name == "labels":
-                    values = reader.labels(file)[rows]
-                else:
-                    values = reader.read(file, rows, name)
-                if name not in arrays:
-                    arrays[name] = np.empty((n, *values.shape[1:]), dtype=values.dtype)
-                arrays[name][where] = values
+            if src.kind != "none":
+                values = reader.labels(file)[rows]
+                if "labels" not in arrays:
+                    arrays["labels"] = np.empty((n, *values.shape[1:]), dtype=values.dtype)
+                arrays["labels"][where] = values
+            if frames is not None:
+                frames.read_into(file, rows, arrays[FRAMES], where)
         except (OSError, ValueError, KeyError) as exc:
             reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
             raise DatasetError(

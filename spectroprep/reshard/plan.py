@@ -54,7 +54,7 @@ def class_counts(
 ) -> np.ndarray | None:
     """(groups, classes) examples of each class per group (positive labels when
     multi-hot); None for an unlabelled dataset. ``labels(file)`` reads one file's labels."""
-    if "labels" not in src.arrays:
+    if src.kind == "none":
         return None
     counts = np.zeros((n_groups, src.n_classes), dtype=np.int64)
     starts = src.starts

@@ -44,7 +44,8 @@ class Reader(Protocol):
 
     def read(self, file: int, rows: np.ndarray, name: str = "features") -> np.ndarray:
         """Ascending ``rows`` of data file ``file``: features (len(rows), F, T), or
-        with ``name="frame_targets"`` frame targets (len(rows), T, C)."""
+        with ``name="frame_targets"`` the dense frame targets (len(rows), T, C) of a
+        dataset built before they were stored as runs."""
         ...
 
     def read_into(
@@ -72,6 +73,11 @@ class Reader(Protocol):
 
     def labels(self, file: int) -> np.ndarray:
         """The label array of data file ``file``."""
+        ...
+
+    def array(self, file: int, name: str) -> np.ndarray:
+        """Another per-file array of data file ``file``, whole: the frame targets' runs
+        (``dataset/frame_events.py``)."""
         ...
 
     def close(self) -> None: ...
@@ -125,9 +131,10 @@ class Format(Protocol):
         storage: StorageConfig,
     ) -> str:
         """Write one data file (or block folder) at ``path``, which does not exist yet,
-        with the label arrays in ``targets`` ("labels", "frame_targets"; either may be
-        absent). Returns its xxh3_128 hex digest (``layout.digest_path``), taken from
-        the bytes as they are written."""
+        with the label arrays in ``targets`` ("labels", and the frame targets' runs
+        "frame_events" and "frame_event_offsets"; any may be absent). Returns its
+        xxh3_128 hex digest (``layout.digest_path``), taken from the bytes as they are
+        written."""
         ...
 
     def renumber(self, path: Path, first_id: int) -> None:

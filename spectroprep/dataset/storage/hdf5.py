@@ -1,4 +1,5 @@
-"""HDF5 shards: /features (N, F, T) chunked along N, /labels, /frame_targets, /example_id.
+"""HDF5 shards: /features (N, F, T) chunked along N, /labels, the frame targets' runs
+(/frame_events, /frame_event_offsets), /example_id.
 
 Feature parameters are stored as attributes of the file, so a shard describes
 itself to h5ls/h5dump users. /features carries a fletcher32 checksum per chunk,
@@ -92,8 +93,8 @@ def write(
     attrs: Mapping[str, Any],
     storage: StorageConfig,
 ) -> str:
-    """Write one shard file at ``path``: /features, then /labels and /frame_targets
-    when ``targets`` has them. Returns the file's xxh3_128 hex digest."""
+    """Write one shard file at ``path``: /features, then the label arrays of
+    ``targets``. Returns the file's xxh3_128 hex digest."""
     with image(features, targets, first_id, attrs, storage) as data:
         path.write_bytes(data)
         digest = new_hasher()
@@ -126,26 +127,22 @@ def image(
     data = np.ascontiguousarray(features, dtype=storage.dtype)
     n = len(data)
     chunk_rows = min(storage.chunk_examples, n)
-    chunks = -(-n // chunk_rows) * (2 if "frame_targets" in targets else 1)
-    userblock = userblock_bytes(chunks)
+    userblock = userblock_bytes(-(-n // chunk_rows))
     size = data.nbytes + sum(a.nbytes for a in targets.values()) + _METADATA_BYTES + userblock
     file = _ImageFile(_image_buffer(size))
     # no chunk cache: every chunk is written whole and once, so caching it only adds work
     with file, h5py.File(file, "w", rdcc_nbytes=0, userblock_size=userblock) as h5:
         # track_times=False keeps the bytes identical from run to run
-        for name, array in (("features", data), ("frame_targets", targets.get("frame_targets"))):
-            if array is None:
-                continue
-            h5.create_dataset(
-                name,
-                data=array,
-                chunks=(chunk_rows, *array.shape[1:]),
-                fletcher32=True,
-                track_times=False,
-                **compression_options(storage),
-            )
-        if "labels" in targets:
-            h5.create_dataset("labels", data=targets["labels"], track_times=False)
+        h5.create_dataset(
+            "features",
+            data=data,
+            chunks=(chunk_rows, *data.shape[1:]),
+            fletcher32=True,
+            track_times=False,
+            **compression_options(storage),
+        )
+        for name, array in targets.items():
+            h5.create_dataset(name, data=array, track_times=False)
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
         h5.create_dataset("example_id", data=ids, track_times=False)
         file_attrs = h5.attrs  # made anew by each h5.attrs access

@@ -18,10 +18,11 @@ import numpy as np
 
 from ...config import StorageConfig
 from ...errors import DatasetError
+from ..frame_events import EVENTS, OFFSETS
 from ..layout import FORMAT_NAME, FORMAT_VERSION
 from .check.record import DatasetRecord
 from .check.report import Log, Tally
-from .check.values import Totals, check_frames, check_labels, non_finite
+from .check.values import Totals, check_frame_runs, check_frames, check_labels, non_finite
 from .hdf5_codecs import compression_options
 from .hdf5_index import ShardIndex, index_of, read_index
 
@@ -56,6 +57,8 @@ def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
             _check_h5_features(ds, arrays["features"], index, log)
         if "frame_targets" in arrays:
             _check_h5_frames(ds, arrays["frame_targets"], index, log, totals)
+        if ds.kind == "events" and not ds.dense_frames:
+            _check_h5_runs(ds, arrays, index, log, totals)
         if "labels" not in arrays:
             totals.complete = False
             return False
@@ -274,3 +277,20 @@ def _check_h5_frames(
     for lo, block in _scan(dset, record.path, first, log):
         check_frames(block, first + lo, record.path, tally, totals)
     tally.report(log, record.path)
+
+
+def _check_h5_runs(
+    ds: DatasetRecord, arrays: dict[str, h5py.Dataset], index: int, log: Log, totals: Totals
+) -> None:
+    """/frame_events and /frame_event_offsets (their absence is reported already)."""
+    record = ds.files[index]
+    try:
+        runs = {name: np.asarray(arrays[name][()]) for name in (OFFSETS, EVENTS)}
+    except KeyError:
+        totals.complete = False
+        return
+    except OSError as exc:
+        log.add(record.path, None, f"the frame targets' runs cannot be read ({exc})")
+        totals.complete = False
+        return
+    check_frame_runs(ds, runs, record.examples, record.path, log, totals)

@@ -357,6 +357,12 @@ class Reader:
             self._preadv(file, self._fd(file), [raw], index.labels_at, labels.nbytes)
             return labels
 
+    def array(self, file: int, name: str) -> np.ndarray:
+        """The shard's array ``/name`` (frame_events, ...), whole, through HDF5."""
+        with self._lock:
+            self._own_process()
+            return np.asarray(self._h5(file, name)[()])
+
     def close(self) -> None:
         with self._lock:
             for handle in self._open.values():

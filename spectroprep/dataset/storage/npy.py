@@ -1,5 +1,6 @@
 """npy blocks: blocks/block-K/id-N.npy, one file per example, and labels.npy and
-frame_targets.npy per block (when the dataset has them).
+the frame targets' runs, frame_events.npy and frame_event_offsets.npy, per block
+(when the dataset has them; frame_targets.npy, dense, in datasets built before).
 
 Numbers are unpadded, hence the natural sort everywhere. Files load with
 ``allow_pickle=False``.
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
     from .check.report import Log
     from .check.values import Totals
 
-OWNED = re.compile(r"blocks(/block-\d+(/(id-\d+|labels|frame_targets)\.npy)?)?")  # what we write
+# what we write (frame_targets.npy: dense frame targets, before their runs)
+OWNED = re.compile(
+    r"blocks(/block-\d+(/(id-\d+|labels|frame_targets|frame_events|frame_event_offsets)\.npy)?)?"
+)
 
 
 def file_name(index: int) -> str:
@@ -172,6 +176,10 @@ class Reader:
 
     def labels(self, file: int) -> np.ndarray:
         return self._load(self._root / self._files[file] / "labels.npy")
+
+    def array(self, file: int, name: str) -> np.ndarray:
+        """The block's array ``name`` (frame_events, ...), whole."""
+        return self._load(self._root / self._files[file] / f"{name}.npy")
 
     def close(self) -> None:
         """Nothing stays open between reads."""

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
+from ..frame_events import EVENTS, OFFSETS
 from .check.record import DatasetRecord
 from .check.report import Log, Tally
-from .check.values import Totals, check_frames, check_labels, non_finite
+from .check.values import Totals, check_frame_runs, check_frames, check_labels, non_finite
 
 _NPY_HEADERS = {
     (1, 0): npy_format.read_array_header_1_0,
@@ -32,8 +33,10 @@ def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
             bad, kinds = non_finite(x[None])
             tally.add(bad, example, rel, *kinds)
     tally.report(log, record.path)
-    if ds.kind == "events":
+    if ds.kind == "events" and ds.dense_frames:
         _check_npy_frames(ds, index, log, totals)
+    elif ds.kind == "events":
+        _check_npy_runs(ds, index, log, totals)
     if ds.kind == "none":
         return False
     where = f"{record.path}/labels.npy"
@@ -68,6 +71,18 @@ def _check_npy_frames(ds: DatasetRecord, index: int, log: Log, totals: Totals) -
     tally = Tally("frame targets hold values other than 0 and 1")
     check_frames(frames, ds.first_ids[index], where, tally, totals)
     tally.report(log, where)
+
+
+def _check_npy_runs(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> None:
+    record = ds.files[index]
+    runs = {}
+    for name in (OFFSETS, EVENTS):
+        runs[name] = _load_npy(ds.root, f"{record.path}/{name}.npy", None, record.path, log)
+    if any(values is None for values in runs.values()):
+        totals.complete = False
+        return
+    where = f"{record.path}/{EVENTS}.npy"
+    check_frame_runs(ds, runs, record.examples, where, log, totals)
 
 
 def _load_npy(

@@ -14,7 +14,8 @@ import numpy as np
 from ....columns import MANIFEST_COLUMNS
 from ....config import Config
 from ....errors import ConfigError, DatasetError
-from ...layout import DATASET_JSON, FileRecord, label_arrays, read_dataset_json
+from ...frame_events import frame_storage, stored_arrays
+from ...layout import DATASET_JSON, FileRecord, read_dataset_json
 from .. import Format, get_format
 from .report import Log
 
@@ -60,8 +61,14 @@ class DatasetRecord:
         return (n, self.shape[1], len(self.classes))
 
     def arrays(self) -> tuple[str, ...]:
-        """The label arrays each data file holds: "labels", "frame_targets"."""
-        return label_arrays(self.kind)
+        """The label arrays each data file holds: "labels", the frame targets' runs
+        (or, built before those, the dense frame targets)."""
+        return stored_arrays(self.kind, frame_storage(self.info["labels"]))
+
+    @property
+    def dense_frames(self) -> bool:
+        """Whether the frame targets are stored dense (a dataset built before runs)."""
+        return frame_storage(self.info["labels"]) == "dense"
 
 
 def _strip(message: str, *prefixes: Path) -> str:

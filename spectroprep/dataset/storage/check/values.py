@@ -3,10 +3,12 @@ targets; the label counts summed over all data files, compared with dataset.json
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from ...frame_events import EVENTS, OFFSETS, active_frames, runs_problem
 from ...layout import DATASET_JSON
 from .record import CLASS_IDS, DatasetRecord
 from .report import Log, Tally
@@ -97,3 +99,21 @@ def check_frames(
         totals.complete = False
     else:
         totals.active_frames += block.sum(axis=(0, 1), dtype=np.int64)
+
+
+def check_frame_runs(
+    ds: DatasetRecord,
+    arrays: Mapping[str, np.ndarray],
+    n: int,
+    where: str,
+    log: Log,
+    totals: Totals,
+) -> None:
+    """The frame targets' runs of a data file of ``n`` examples (``dataset/frame_events.py``):
+    well-formed, in range; their active frames are counted."""
+    problem = runs_problem(arrays[OFFSETS], arrays[EVENTS], n, ds.shape[1], len(ds.classes))
+    if problem:
+        log.add(where, None, problem)
+        totals.complete = False
+    else:
+        totals.active_frames += active_frames(arrays[EVENTS], len(ds.classes))
