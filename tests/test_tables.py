@@ -402,3 +402,50 @@ def test_segments_deep_in_a_long_compressed_file(tmp_path, name, rate, subtype):
     assert starts == [0.25, 1.25, 31.5, 32.5, 57.0, 58.0, 59.0]
     report = verify(out, recompute=7)
     assert report.ok and not report.warnings, [p.line() for p in report.problems + report.warnings]
+
+
+def test_per_window_label_files_label_the_windows_of_segments(street, tmp_path):
+    """``<name>-lbl.npy`` labels the windows of its whole file (at 0.5 s hops here); a
+    segment takes the labels of the file's windows it is made of."""
+    hop = ["segment.hop=0.5"]
+    np.save(street / "street-lbl.npy", np.array([f"w{w % 4}" for w in range(19)]))
+    np.save(street / "other-lbl.npy", np.array(["w0", "w3"]))
+    (tmp_path / "segments.csv").write_text(
+        "path,start,end,site\nstreet.wav,1.5,4.0,a\nstreet.wav,6.0,7.1,b\nother.flac,0,1.2,c\n"
+    )
+    kw = {"start_column": "start", "end_column": "end", "metadata_columns": ["site"]}
+    out = build(street, tmp_path / "seg", labels=tmp_path / "segments.csv",
+                labels_per_window=True, overrides=hop, **kw)  # fmt: skip
+    whole = build(street, tmp_path / "whole", labels_per_window=True, overrides=hop)
+    twins = {(r["source"], r["start"]): r["label"] for r in read_manifest(whole / "manifest.csv")}
+    rows = read_manifest(out / "manifest.csv")
+    assert [(r["source"], r["start"], r["label"]) for r in rows] == [
+        ("other.flac", "0.000000", "w0"),
+        ("other.flac", "0.500000", "w3"),
+        ("street.wav", "1.500000", "w3"),  # the file's window 3
+        ("street.wav", "2.000000", "w0"),
+        ("street.wav", "2.500000", "w1"),
+        ("street.wav", "3.000000", "w2"),  # ends at 4.0 s, the segment's end
+        ("street.wav", "6.000000", "w0"),  # window 12
+        ("street.wav", "6.500000", "w1"),  # zero-padded past 7.1 s
+    ]
+    for r in rows:
+        assert r["label"] == twins[(r["source"], r["start"])], r
+    assert {r["site"] for r in rows if r["source"] == "street.wav"} == {"a", "b"}
+    with spectroprep.open_dataset(out) as seg, spectroprep.open_dataset(whole) as ref:
+        labels = dict(zip([(r["source"], r["start"]) for r in rows], seg.labels, strict=True))
+        for (source, start), label in labels.items():
+            assert seg.classes[label] == twins[(source, start)]
+        assert seg.classes == ref.classes
+    assert verify(out).ok
+
+
+def test_a_segment_off_the_window_grid_cannot_take_per_window_labels(street, tmp_path):
+    np.save(street / "street-lbl.npy", np.zeros(10, dtype=np.int64))
+    np.save(street / "other-lbl.npy", np.zeros(2, dtype=np.int64))
+    (tmp_path / "segments.csv").write_text("path,start,end\nstreet.wav,1.25,3.0\n")
+    with pytest.raises(InputError, match=r"street-lbl\.npy: labels the windows of street\.wav, "
+                       r"but its segment street\.wav@1\.25-3 starts 1\.25 s in, off the window "
+                       r"grid \(a multiple of segment\.hop = 1 s\)"):  # fmt: skip
+        build(street, tmp_path / "ds", labels=tmp_path / "segments.csv", labels_per_window=True,
+              start_column="start", end_column="end")  # fmt: skip

@@ -117,10 +117,9 @@ def _segments(
             "with segments, the manifest's columns come from the segment table "
             "(--metadata-columns), not from --metadata"
         )
-    if labels.labels_per_window:
-        raise InputError("--labels-per-window does not take segments yet (each file's windows)")
     table = Path(labels.labels)
-    segmented, rows = segments_of(table, inputs, columns, labelled=labels.events is None)
+    labelled = labels.events is None and not labels.labels_per_window
+    segmented, rows = segments_of(table, inputs, columns, labelled=labelled)
     if not columns.metadata:
         return segmented, Metadata()
     check_columns(table, columns.metadata)

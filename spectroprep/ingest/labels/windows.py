@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...errors import InputError
+from ..audio.file import output_length
+from ..segments import count_windows
 
 if TYPE_CHECKING:
     from ...config import Config
@@ -72,6 +74,36 @@ def _as_class_ids(values: np.ndarray, path: Path) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _segment_labels(
+    source: Source, config: Config, files: dict[Path, tuple[Path, np.ndarray]]
+) -> tuple[Path, np.ndarray]:
+    """The labels of a source's windows: a whole file's array, or, for a segment, the
+    part of its file's array (one label per window of the file) that its windows are.
+    A segment must start on the file's window grid, so that its windows are the file's."""
+    if source.segment_of is None:
+        return _load_window_labels(source.path, source.windows)
+    if source.path not in files:
+        samples = output_length(source.info, config.audio)
+        windows = count_windows(
+            samples, config.window_samples, config.hop_samples, config.segment.pad
+        )
+        files[source.path] = _load_window_labels(source.path, windows)
+    path, values = files[source.path]
+    first, off_grid = divmod(source.offset, config.hop_samples)
+    if off_grid:
+        raise InputError(
+            f"{path}: labels the windows of {source.file}, but its segment {source.name} "
+            f"starts {source.offset / config.audio.sample_rate:g} s in, off the window grid "
+            f"(a multiple of segment.hop = {config.segment.hop:g} s)"
+        )
+    if first + source.windows > len(values):
+        raise InputError(
+            f"{path}: {len(values)} labels, but segment {source.name} needs windows "
+            f"{first} to {first + source.windows - 1}"
+        )
+    return path, values[first : first + source.windows]
+
+
 @dataclass(frozen=True)
 class WindowLabelFiles:
     """``<name>-lbl.npy`` arrays beside the audio, loaded once window counts are known."""
@@ -90,7 +122,8 @@ class WindowLabelFiles:
                     f"{window_label_path(s.path)}: would label both {other.name} and "
                     f"{s.path.name}; per-window labels need one audio file per name"
                 )
-        arrays = [_load_window_labels(s.path, s.windows) for s in sources]
+        files: dict[Path, tuple[Path, np.ndarray]] = {}  # a file of many segments: read once
+        arrays = [_segment_labels(s, config, files) for s in sources]
         named = [path for path, values in arrays if len(values) and values.dtype.kind == "U"]
         numbered = [path for path, values in arrays if len(values) and values.dtype.kind != "U"]
         if named and numbered:
