@@ -339,6 +339,10 @@ class Dataset:
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
         return epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the manifest table (tens of MB at a million examples) reloads where it is used
+        return {**self.__dict__, "_manifest": None}
+
     def close(self) -> None:
         """Close any open files (they reopen on the next read)."""
         self._reader.close()
