@@ -131,12 +131,12 @@ class GroupStats:
     def merged(self, rows: np.ndarray | None = None) -> BinStats:
         """The statistics of the groups at ``rows`` (all when None) together."""
         pick = slice(None) if rows is None else rows
-        count, mean, m2 = self.count[pick], self.mean[pick], self.m2[pick]
-        total = int(count.sum())
-        weights = (count / total)[:, None]
-        overall = (weights * mean).sum(axis=0)
-        spread = (count[:, None] * (mean - overall) ** 2).sum(axis=0)
-        return BinStats(total, overall, m2.sum(axis=0) + spread)
+        count, mean, m2 = self.count[pick].astype(np.float64), self.mean[pick], self.m2[pick]
+        total = count.sum()
+        overall = (count / total) @ mean
+        deviation = mean - overall
+        np.square(deviation, out=deviation)
+        return BinStats(int(total), overall, m2.sum(axis=0) + count @ deviation)
 
 
 def feature_stats(features: np.ndarray, example_group: np.ndarray) -> tuple[BinStats, GroupStats]:

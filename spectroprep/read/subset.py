@@ -28,17 +28,34 @@ def _wanted(values: Any) -> list[Any]:
     return list(values)
 
 
-def _matches(cell: str, value: Any) -> bool:
-    """A manifest cell equals ``value``: as text, or as a number for a number (so the
-    value 1 matches a cell "1" or "1.0")."""
-    if isinstance(value, str):
-        return cell == value
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        try:
-            return float(cell) == float(value)
-        except ValueError:
-            return False
-    return cell == str(value)
+class _Lookup:
+    """The codes of a column's cells that equal a value: as text, or as a number for a
+    number (so the value 1 matches a cell "1" or "1.0"). Text by a dict; the cells'
+    numbers are parsed once, on the first number asked for."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+        self._codes = {cell: code for code, cell in enumerate(values)}
+        self._numbers: dict[float, list[int]] | None = None
+
+    def codes(self, value: Any) -> list[int]:
+        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+            value, bool
+        ):
+            return self._by_number().get(float(value), [])
+        code = self._codes.get(value if isinstance(value, str) else str(value))
+        return [] if code is None else [code]
+
+    def _by_number(self) -> dict[float, list[int]]:
+        if self._numbers is None:
+            self._numbers = {}
+            for code, cell in enumerate(self.values):
+                try:
+                    number = float(cell)
+                except ValueError:
+                    continue
+                self._numbers.setdefault(number, []).append(code)
+        return self._numbers
 
 
 def where_positions(table: ManifestTable, where: Where, root: Path) -> np.ndarray:
@@ -53,9 +70,10 @@ def where_positions(table: ManifestTable, where: Where, root: Path) -> np.ndarra
                 f"{root}: where: the manifest has no column {name!r} "
                 f"(columns to select on: {', '.join(columns)})"
             )
+        lookup = _Lookup(column.values)
         codes = []
         for value in _wanted(values):
-            found = [code for code, cell in enumerate(column.values) if _matches(cell, value)]
+            found = lookup.codes(value)
             if not found:
                 shown = ", ".join(column.values[:_SHOWN])
                 more = ", ..." if len(column.values) > _SHOWN else ""
