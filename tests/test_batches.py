@@ -216,3 +216,27 @@ def test_compressed_chunks_get_a_cache_of_two_chunks(datasets):
         ds[0]
         handle = ds._reader._open[0]
         assert handle.fd is not None and handle.h5 is None  # read directly, no HDF5
+
+
+@pytest.mark.parametrize("layout", ["hdf5", "hdf5 float16", "npy"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_windows_read_into_one_buffer_hand_out_the_right_batches(datasets, layout, normalize):
+    """Every window is read into the buffer of the one before: each batch handed out
+    still holds its own examples after later windows were read."""
+    with spectroprep.open_dataset(datasets[layout], normalize=normalize) as ds:
+        order = ds.epoch_order(seed=2, shuffle_window=8)
+        batches = list(ds.batches(4, seed=2, shuffle_window=8, prefetch=2))
+        x, y = ds.get_batch(order)
+        np.testing.assert_array_equal(np.concatenate([b for b, _ in batches]), x)
+        np.testing.assert_array_equal(np.concatenate([c for _, c in batches]), y)
+        assert all(b.dtype == ds.dtype for b, _ in batches)
+
+
+def test_get_batch_reads_into_an_array_given(datasets):
+    with spectroprep.open_dataset(datasets["hdf5 float16"]) as ds:
+        out = np.full((3, *ds.shape), 7, dtype=np.float16)
+        x, y = ds.get_batch([5, 0, 9], out=out)
+        assert x is out
+        np.testing.assert_array_equal(out, ds.get_batch([5, 0, 9])[0])
+        with pytest.raises(ValueError, match=r"C-contiguous float16 array of shape \(2, 257, 11\)"):
+            ds.get_batch([1, 2], out=np.empty((2, *ds.shape), dtype=np.float32))

@@ -160,6 +160,11 @@ class Dataset:
         return int(bins), int(frames)
 
     @property
+    def stored_dtype(self) -> np.dtype:
+        """dtype of the features as stored (float32 or float16)."""
+        return np.dtype(self.info["features"]["dtype"])
+
+    @property
     def dtype(self) -> np.dtype:
         """dtype of the features returned: as stored, or float32 when normalised."""
         return np.dtype(np.float32 if self._normalizer else self.info["features"]["dtype"])
@@ -228,15 +233,20 @@ class Dataset:
         idx = np.where(idx < 0, idx + n, idx)
         return idx if self._subset is None else self._subset[idx]
 
-    def get_batch(self, indices: Any) -> Batch:
+    def get_batch(self, indices: Any, out: np.ndarray | None = None) -> Batch:
         """Examples at ``indices`` in the order given: (X (B, F, T), y), y being
         (B,) class ids, (B, C) multi-hot, (B, T, C) frame targets, or None.
 
         Each file's rows are read in ascending order, adjacent ones together, into
-        their places in the batch.
+        their places in the batch: into ``out`` when given (C-contiguous, of the stored
+        dtype, B examples; normalised there in place when float32).
         """
         idx = self._positions(indices)
-        out = np.empty((len(idx), *self.shape), dtype=self.info["features"]["dtype"])
+        shape, dtype = (len(idx), *self.shape), np.dtype(self.info["features"]["dtype"])
+        if out is None:
+            out = np.empty(shape, dtype=dtype)
+        elif out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous {dtype} array of shape {shape}")
         files = np.searchsorted(self._starts, idx, side="right") - 1
         rows, where = idx - self._starts[files], np.arange(len(idx))
         self._reader.gather(files, rows, out, where)
