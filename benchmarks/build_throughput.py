@@ -244,6 +244,20 @@ def measure(label: str, run, read, out: Path, repeats: int, keep: bool) -> Resul
     return res
 
 
+def git_commit() -> str:
+    """The short hash of the checked-out commit, or "?" outside a git checkout."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def machine_facts() -> list[str]:
     import h5py
     import hdf5plugin
@@ -263,16 +277,7 @@ def machine_facts() -> list[str]:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "?"
+    commit = git_commit()
     mem = "?"
     try:
         kb = int(Path("/proc/meminfo").read_text().split()[1])

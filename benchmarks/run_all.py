@@ -5,7 +5,9 @@ then each benchmark's own section: build (against a naive script and Lhotse, on 
 generated WAV corpus and on a real-like one, cached in WORKDIR/real-corpus; and long
 files against 1-minute files), reading (against one .npy per example and the mmap
 limit), reading at 100k examples against 10k (datasets cached in WORKDIR/scale/cache),
-shard memory, and the feature function against librosa.
+shard memory, the feature function against librosa, grouped splits against
+scikit-learn, subsets read with ``where`` and their merged statistics against a
+permutation read and a numpy pass, and frame targets as runs against dense arrays.
 
 Usage: python benchmarks/run_all.py [WORKDIR] [--quick] [--out benchmarks/RESULTS.md]
 """
@@ -236,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     feature_md, feature_s = run("feature_throughput.py", *feature_args)
     startup_md, startup_s = run("startup.py", str(work / "startup"))
     split_md, _ = run("split_quality.py")
+    subsets_md, subsets_s = run("subsets.py", str(work), *quick)
+    frames_args = ["--clips", "40", "--rounds", "3"] if args.quick else []
+    frames_md, frames_s = run("frame_targets.py", str(work), *frames_args)
     startup = json.loads((work / "startup" / "startup.json").read_text())
     build = json.loads((results / "build.json").read_text())
     read = json.loads((results / "reader.json").read_text())
@@ -256,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{' --quick' if args.quick else ''}`) on {today} in {total / 60:.1f} minutes "
             f"(build {build_s:.0f} s{real_s}, reading {read_s:.0f} s, reading at scale "
             f"{scale_s:.0f} s, shard {shard_s:.0f} s, "
-            f"features {feature_s:.0f} s, start-up {startup_s:.0f} s). Every ratio compares "
+            f"features {feature_s:.0f} s, start-up {startup_s:.0f} s, subsets {subsets_s:.0f} s, "
+            f"frame targets {frames_s:.0f} s). Every ratio compares "
             "figures of this one run.",
             "",
             *machine_facts(),
@@ -287,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             "from the ratios:",
             "",
             split_md.strip(),
+            "",
+            subsets_md.replace("\n# ", "\n### ").strip(),
+            "",
+            frames_md.strip(),
             "",
             "## Start-up (benchmarks/startup.py)",
             "",
