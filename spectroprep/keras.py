@@ -52,6 +52,8 @@ class PyDataset(keras.utils.PyDataset):
         **keras_options: Any,
     ) -> None:
         super().__init__(**keras_options)
+        if where and reader and "where" in reader:
+            raise TypeError("give where once: as where=, or in reader")
         options = {**(reader or {}), **({"where": where} if where else {})}
         self.dataset = as_dataset(source, **options)
         if batch_size < 1:

@@ -481,3 +481,22 @@ def test_an_odd_window_length_still_marks_the_first_frame(tmp_path):
     _, frames = spectroprep.open_dataset(tmp_path / "ds", targets="frames").get_batch([0, 1])
     assert frames.shape == (2, 101, 1)
     assert frames[:, :100].all() and not frames[:, 100].any()
+
+
+def test_damaged_frame_runs_are_named_when_read_not_decoded_wrong(event_corpus, tmp_path):
+    out = tmp_path / "ds"
+    with pytest.warns(spectroprep.errors.LabelWarning):
+        build(event_corpus, out, events=tmp_path / "events.tsv", format="npy",
+              overrides=["storage.block_size=4"])  # fmt: skip
+    path = out / "blocks" / "block-1" / "frame_events.npy"
+    events = np.load(path)
+    events[0, 0] = -1  # a class index numpy would wrap to the last class
+    np.save(path, events)
+    ds = spectroprep.open_dataset(out, targets="frames")
+    with pytest.raises(DatasetError, match=r"blocks/block-1: frame_events hold a run outside"):
+        ds.get_batch([0])
+    info = json.loads((out / "dataset.json").read_text())
+    info["labels"]["frames"]["storage"] = "bits"
+    (out / "dataset.json").write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match="labels.frames.storage 'bits' is neither"):
+        spectroprep.open_dataset(out, targets="frames")

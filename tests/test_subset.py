@@ -166,7 +166,7 @@ def test_normalize_on_a_subset_uses_the_statistics_of_that_subset(dataset):
 
 def test_every_sources_statistics_merge_to_the_datasets(dataset):
     info = json.loads((dataset / "dataset.json").read_text())
-    sources = read_source_statistics(dataset, info, check_digest=True)
+    sources = read_source_statistics(dataset, info)
     assert len(sources) == info["counts"]["sources"] == 15
     merged = sources.merged()
     np.testing.assert_allclose(merged.mean, info["statistics"]["mean"], rtol=1e-12)
@@ -255,11 +255,22 @@ def test_shard_keeps_per_source_statistics_through_shuffles_and_splits(folds, tm
     raw, _ = spectroprep.open_dataset(tmp_path / "cv" / "train").get_batch(range(len(train)))
     mean, std = _reference(raw)
     np.testing.assert_allclose(x, (raw - mean[:, None]) / std[:, None], rtol=1e-5, atol=1e-5)
-    # the test split records train's statistics; its own sources' are its own
+    # the test split records train's statistics, and keeps them with where; its own
+    # sources' statistics are its own, asked for by statistics_where
+    train_mean, train_std = mean, std
+    raw, _ = spectroprep.open_dataset(tmp_path / "cv" / "test").get_batch(
+        range(len(test_ids := _fold_ids(tmp_path / "cv" / "test", {5})))
+    )
     test = spectroprep.open_dataset(tmp_path / "cv" / "test", where={"fold": 5}, normalize=True)
-    raw, _ = spectroprep.open_dataset(tmp_path / "cv" / "test").get_batch(range(len(test)))
-    mean, std = _reference(raw)
     x, _ = test.get_batch(range(len(test)))
+    np.testing.assert_allclose(
+        x, (raw - train_mean[:, None]) / train_std[:, None], rtol=1e-5, atol=1e-5
+    )
+    own = spectroprep.open_dataset(
+        tmp_path / "cv" / "test", normalize=True, statistics_where={"fold": 5}
+    )
+    mean, std = _reference(raw)
+    x, _ = own.get_batch(range(len(test_ids)))
     np.testing.assert_allclose(x, (raw - mean[:, None]) / std[:, None], rtol=1e-5, atol=1e-5)
     for folder in (tmp_path / "mixed", *(tmp_path / "cv" / s for s in ("train", "val", "test"))):
         assert verify(folder).ok, folder
@@ -313,3 +324,48 @@ def test_verify_checks_the_per_source_statistics(folds, tmp_path):
 def _lines(ds):
     report = verify(ds)
     return "\n".join(p.line() for p in report.problems + report.warnings)
+
+
+def test_sources_left_out_by_skip_leave_every_other_sources_statistics_in_place(folds, tmp_path):
+    """A file that fails to decode, in the middle of the inputs, is left out of its
+    shard: every other example keeps its own source's statistics, here and after a
+    shuffled shard."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    rows = []
+    for k, src in enumerate(sorted((folds / "audio").iterdir())):
+        (audio / src.name).symlink_to(src)
+        rows.append((src.name, k % FOLDS + 1, "dog"))
+    good = (audio / "rec5.ogg").read_bytes()
+    (audio / "rec5.ogg").unlink()
+    (audio / "rec5.ogg").write_bytes(good[: len(good) // 2])  # truncated mid-stream
+    with (tmp_path / "meta.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([("filename", "fold", "category"), *rows])
+    out = build(
+        audio,
+        tmp_path / "ds",
+        labels=tmp_path / "meta.csv",
+        path_column="filename",
+        label_column="category",
+        metadata_columns=["fold"],
+        on_error="skip",
+        jobs=2,
+        overrides=["segment.length=0.5", "segment.hop=0.5", "storage.shard_examples=7"],
+    )
+    assert "rec5.ogg" in (out / "rejected.csv").read_text()
+    spectroprep.shard(out, tmp_path / "mixed", shuffle=True, seed=1, shard_size=5, jobs=1)
+    for path in (out, tmp_path / "mixed"):
+        info = json.loads((path / "dataset.json").read_text())
+        sources = read_source_statistics(path, info)
+        rows = read_manifest(path / "manifest.csv")
+        with spectroprep.open_dataset(path) as ds:
+            x, _ = ds.get_batch(range(len(ds)))
+        names = sorted({r.source for r in rows})
+        assert len(sources) == len(names) == 14
+        for name in names:
+            mine = [i for i, r in enumerate(rows) if r.source == name]
+            (k,) = set(sources.example_group[mine].tolist())
+            mean, std = _reference(x[mine])
+            np.testing.assert_allclose(sources.mean[k], mean, rtol=1e-9)
+            np.testing.assert_allclose(np.sqrt(sources.m2[k] / sources.count[k]), std, rtol=1e-7)
+        assert verify(path).ok

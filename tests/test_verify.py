@@ -140,6 +140,19 @@ def npy_label(ds: Path) -> None:
     np.save(path, labels)
 
 
+def h5_frame_runs(ds: Path) -> None:
+    """Two runs of one example swapped: each in range, their order not."""
+    for path in sorted(ds.glob("shards/*.h5")):
+        with h5py.File(path, "r+") as h5:
+            offsets, events = h5["frame_event_offsets"][()], h5["frame_events"][()]
+            rows = [r for r in range(len(offsets) - 1) if offsets[r + 1] - offsets[r] >= 2]
+            if rows:
+                at = offsets[rows[0]]
+                h5["frame_events"][at : at + 2] = events[at : at + 2][::-1]
+                return
+    raise AssertionError("no example with two frame runs to swap")
+
+
 def npy_frame_runs(ds: Path) -> None:
     """A run of the first block with any that ends past the last frame."""
     for path in sorted(ds.glob("blocks/block-*/frame_events.npy")):
@@ -320,6 +333,11 @@ DAMAGE = {
             "blocks/block-1/frame_events.npy: frame_events hold a run outside 2 classes and "
             "101 frames",
         ],
+    ),
+    "frame runs out of order": (
+        "events-hdf5",
+        h5_frame_runs,
+        ["shards/shard-00000.h5: frame_events row "],
     ),
     "manifest path outside": (
         "npy",

@@ -5,7 +5,7 @@ is written. Its first line, the *state*, holds everything that decides the
 output: the config, each input file's size and modification time, each file's
 labels. Every further line is one finished shard: the key of its plan, its
 record (with its digest), its label counts and its statistics (of all its
-examples, and of each source's, as raw float64 bytes). The parent
+examples, and of each source's, as raw bytes in base64). The parent
 appends a line only after the shard was renamed into place, so every shard the
 journal lists was complete. A resume from another state is refused with a
 list of what changed; a torn last line (a power cut mid-write) is ignored.

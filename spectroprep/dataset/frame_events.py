@@ -17,19 +17,28 @@ before (dataset.json's ``labels.frames.storage`` absent) keep a dense
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..errors import DatasetError
+
 FRAMES = "frame_targets"  # the dense array: what readers return, and older datasets store
 EVENTS, OFFSETS = "frame_events", "frame_event_offsets"
 STORAGE = "runs"  # dataset.json's labels.frames.storage for this layout
+_ENCODED_AT_ONCE = 16  # examples: 8.4 MB of dense (1001, 527) targets
 
 
 def frame_storage(labels: Mapping[str, Any]) -> str:
     """How a dataset stores its frame targets: "runs", or "dense" (built before runs)."""
-    return str(labels.get("frames", {}).get("storage", "dense"))
+    storage = labels.get("frames", {}).get("storage", "dense")
+    if storage not in ("dense", STORAGE):
+        raise DatasetError(
+            f"dataset.json: labels.frames.storage {storage!r} is neither 'runs' nor 'dense' "
+            "(written by a newer spectroprep?)"
+        )
+    return str(storage)
 
 
 def stored_arrays(kind: str, storage: str = STORAGE) -> tuple[str, ...]:
@@ -39,17 +48,25 @@ def stored_arrays(kind: str, storage: str = STORAGE) -> tuple[str, ...]:
 
 
 def encode(frames: np.ndarray) -> dict[str, np.ndarray]:
-    """The runs of (N, T, C) 0/1 frame targets: {OFFSETS: ..., EVENTS: ...}."""
-    n, t, c = frames.shape
-    padded = np.zeros((n, c, t + 2), dtype=np.int8)
-    padded[:, :, 1:-1] = frames.transpose(0, 2, 1)
-    steps = np.diff(padded, axis=2)
-    # row-major order pairs each run's start with its stop: same example and class
-    starts, stops = np.argwhere(steps == 1), np.argwhere(steps == -1)
-    events = np.column_stack([starts[:, 1], starts[:, 2], stops[:, 2]]).astype(np.int32)
+    """The runs of (N, T, C) 0/1 frame targets: {OFFSETS: ..., EVENTS: ...}. A few
+    examples at a time: the temporaries are several times the dense array's size."""
+    n = len(frames)
+    counts = np.zeros(n, dtype=np.int64)
+    events = []
+    for lo in range(0, n, _ENCODED_AT_ONCE):
+        block = frames[lo : lo + _ENCODED_AT_ONCE]
+        k, t, c = block.shape
+        padded = np.zeros((k, c, t + 2), dtype=np.int8)
+        padded[:, :, 1:-1] = block.transpose(0, 2, 1)
+        steps = np.diff(padded, axis=2)
+        # row-major order pairs each run's start with its stop: same example and class
+        starts, stops = np.argwhere(steps == 1), np.argwhere(steps == -1)
+        events.append(np.column_stack([starts[:, 1], starts[:, 2], stops[:, 2]]))
+        counts[lo : lo + k] = np.bincount(starts[:, 0], minlength=k)
     offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(starts[:, 0], minlength=n), out=offsets[1:])
-    return {OFFSETS: offsets, EVENTS: events.reshape(-1, 3)}
+    np.cumsum(counts, out=offsets[1:])
+    runs = np.concatenate(events) if events else np.zeros((0, 3))
+    return {OFFSETS: offsets, EVENTS: runs.astype(np.int32).reshape(-1, 3)}
 
 
 def encoded(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -90,6 +107,15 @@ def runs_problem(offsets: np.ndarray, events: np.ndarray, n: int, t: int, c: int
     cls, first, end = events.T
     if len(events) and ((cls < 0) | (cls >= c) | (first < 0) | (first >= end) | (end > t)).any():
         return f"{EVENTS} hold a run outside {c} classes and {t} frames"
+    example = np.repeat(np.arange(n), np.diff(offsets))
+    same = example[1:] == example[:-1]
+    before = (cls[1:] < cls[:-1]) | ((cls[1:] == cls[:-1]) & (first[1:] <= end[:-1]))
+    if (same & before).any():
+        row = int(np.flatnonzero(same & before)[0]) + 1
+        return (
+            f"{EVENTS} row {row} does not follow the run before it (runs of an example "
+            "go by class, then frame, apart)"
+        )
     return None
 
 
@@ -105,9 +131,12 @@ class FrameReader:
     their storage, read through ``reader`` (a storage format's Reader). Each file's runs
     are kept once read: a few bytes per example, against a read per batch and file."""
 
-    def __init__(self, reader: Any, storage: str) -> None:
+    def __init__(self, reader: Any, storage: str, files: Sequence[Any], shape: tuple[int, int]):
+        """``files``: the dataset's FileRecords; ``shape``: (frames, classes)."""
         self._reader = reader
         self._dense = storage == "dense"
+        self._files = [(f.path, f.examples) for f in files]
+        self._shape = shape
         self._runs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def read_into(self, file: int, rows: np.ndarray, out: np.ndarray, where: np.ndarray) -> None:
@@ -117,11 +146,17 @@ class FrameReader:
             return
         runs = self._runs.get(file)
         if runs is None:
-            runs = self._runs[file] = (
-                self._reader.array(file, OFFSETS),
-                self._reader.array(file, EVENTS),
-            )
+            runs = self._runs[file] = self._load(file)
         decode_into(*runs, rows, out, where)
+
+    def _load(self, file: int) -> tuple[np.ndarray, np.ndarray]:
+        """A data file's runs, checked: a wrong one would decode silently wrong."""
+        path, examples = self._files[file]
+        offsets, events = self._reader.array(file, OFFSETS), self._reader.array(file, EVENTS)
+        problem = runs_problem(offsets, events, examples, *self._shape)
+        if problem:
+            raise DatasetError(f"{path}: {problem} (run spectroprep verify)")
+        return offsets, events
 
     def gather(
         self, files: np.ndarray, rows: np.ndarray, out: np.ndarray, where: np.ndarray

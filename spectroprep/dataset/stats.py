@@ -158,21 +158,23 @@ def feature_stats(features: np.ndarray, example_group: np.ndarray) -> tuple[BinS
 
 def concat_groups(parts: Sequence[GroupStats]) -> GroupStats:
     """The statistics of the examples of ``parts`` one after another: a group found in
-    several parts (a long file over two shards) is merged in the order given."""
+    several parts (a long file over two shards; every source, after a shuffle) is
+    merged from all of them at once, in the order given."""
     ids = np.concatenate([p.groups for p in parts])
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
     count = np.concatenate([p.count for p in parts])[order]
     mean = np.concatenate([p.mean for p in parts])[order]
     m2 = np.concatenate([p.m2 for p in parts])[order]
-    unique, first, repeats = np.unique(ids, return_index=True, return_counts=True)
-    merged_count, merged_mean, merged_m2 = count[first], mean[first], m2[first]
-    for j in np.flatnonzero(repeats > 1).tolist():
-        rows = range(first[j], first[j] + repeats[j])
-        stats = merge_all(BinStats(int(count[r]), mean[r], m2[r]) for r in rows)
-        merged_count[j], merged_mean[j], merged_m2[j] = stats.count, stats.mean, stats.m2
+    unique, first = np.unique(ids, return_index=True)
+    total = np.add.reduceat(count, first)
+    weights = (count / total[np.searchsorted(unique, ids)])[:, None]
+    merged_mean = np.add.reduceat(weights * mean, first)
+    deviation = mean - merged_mean[np.searchsorted(unique, ids)]
+    spread = count[:, None] * deviation * deviation
+    merged_m2 = np.add.reduceat(m2 + spread, first)
     example_group = np.concatenate([p.example_group for p in parts])
-    return GroupStats(example_group, unique, merged_count, merged_mean, merged_m2)
+    return GroupStats(example_group, unique, total, merged_mean, merged_m2)
 
 
 def merge_all(parts: Iterable[BinStats]) -> BinStats:

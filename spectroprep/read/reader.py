@@ -17,7 +17,7 @@ from ..config import Config
 from ..dataset.frame_events import FrameReader, frame_storage
 from ..dataset.layout import FileRecord, check_inside, read_dataset_json
 from ..dataset.manifest_table import ManifestTable, read_manifest_table
-from ..dataset.source_stats import read_source_statistics
+from ..dataset.source_stats import read_source_statistics, records_own_statistics
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
@@ -65,7 +65,9 @@ class Dataset:
     or ``statistics_where`` (e.g. the training folds, to normalise a validation
     fold as the model saw its training data), the statistics are those of that
     subset, merged from the per-source statistics the dataset stores; the subset
-    must hold whole sources (a fold does).
+    must hold whole sources (a fold does). A split that records its training
+    split's statistics (``shard``'s val and test) keeps them with ``where`` too,
+    unless ``statistics_where`` says otherwise.
 
     Uncompressed HDF5 features are read straight from their chunks' file offsets;
     ``verify_checksums=True`` reads them through HDF5 instead, which checks each
@@ -98,7 +100,12 @@ class Dataset:
         self._reader = fmt.Reader(
             self.path, self.files, self.config.storage, verify_checksums, open_files
         )
-        self._frames = FrameReader(self._reader, frame_storage(self.info["labels"]))
+        self._frames = FrameReader(
+            self._reader,
+            frame_storage(self.info["labels"]) if self.label_kind == "events" else "runs",
+            self.files,
+            (self.shape[1], len(self.classes)),
+        )
         self._labels: np.ndarray | None = None
         self._every_label: np.ndarray | None = None
         self._manifest: ManifestTable | None = None
@@ -118,7 +125,9 @@ class Dataset:
         self._subset = where_positions(self.manifest, where, self.path) if where else None
         self._normalizer = None
         if normalize:
-            statistics = self._statistics(statistics_where or self.where)
+            # a split that records its training split's statistics (val, test) keeps them
+            own = self.where if records_own_statistics(self.info) else None
+            statistics = self._statistics(statistics_where or own)
             self._normalizer = normalizer(statistics, per_bin=normalize != "global")
         elif statistics_where:
             raise ValueError("statistics_where applies to normalize")
@@ -186,8 +195,11 @@ class Dataset:
         if self.label_kind == "none":
             return None
         if self._labels is None:
-            labels = np.concatenate([self._reader.labels(i) for i in range(len(self.files))])
-            self._labels = labels if self._subset is None else labels[self._subset]
+            if self._subset is None:
+                files = range(len(self.files))
+                self._labels = np.concatenate([self._reader.labels(i) for i in files])
+            else:
+                self._labels = self._all_labels()[self._subset]
         return self._labels
 
     @property
@@ -328,7 +340,8 @@ class Dataset:
         shuffle_window: int = SHUFFLE_WINDOW,
         shards: list[int] | None = None,
     ) -> np.ndarray:
-        """The example positions ``batches()`` reads for these arguments, in order."""
+        """The examples ``batches()`` reads for these arguments, in order (indices into
+        the subset, with ``where``)."""
         return self._epoch(shuffle, seed, epoch, shuffle_window, shards)[0]
 
     def _epoch(

@@ -62,7 +62,7 @@ def _gather(task: PartTask, src: SourceFiles, reader: Reader) -> tuple[np.ndarra
     arrays: dict[str, np.ndarray] = {}
     frames = None
     if src.frames is not None:
-        frames = FrameReader(reader, src.frames)
+        frames = FrameReader(reader, src.frames, src.files, (src.shape[1], src.n_classes))
         arrays[FRAMES] = np.empty((n, src.shape[1], src.n_classes), dtype=np.uint8)
     for file, where, rows in file_runs(src.starts, task.positions):
         path = src.root / src.files[file].path
@@ -75,7 +75,7 @@ def _gather(task: PartTask, src: SourceFiles, reader: Reader) -> tuple[np.ndarra
                 arrays["labels"][where] = values
             if frames is not None:
                 frames.read_into(file, rows, arrays[FRAMES], where)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, IndexError) as exc:
             reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
             raise DatasetError(
                 f"{path}: cannot read ({reason}); run spectroprep verify on the source"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dataset.layout import DIGEST, digest_path
-from ..dataset.source_stats import KEY, SOURCE_STATISTICS, shape_problem
+from ..dataset.layout import DIGEST, SOURCE_STATISTICS, digest_path
+from ..dataset.source_stats import KEY, records_own_statistics, shape_problem
 from ..dataset.stats import GroupStats
 from ..dataset.storage.check.record import DatasetRecord
 from ..dataset.storage.check.report import Log
@@ -40,7 +40,7 @@ def check_source_statistics(ds: DatasetRecord, log: Log) -> None:
     if problem:
         log.add(SOURCE_STATISTICS, None, problem)
         return
-    if _records_own_statistics(ds) and "statistics" in ds.info:
+    if records_own_statistics(ds.info) and "statistics" in ds.info:
         groups = GroupStats(
             arrays["example_source"],
             np.arange(len(arrays["count"])),
@@ -57,9 +57,3 @@ def check_source_statistics(ds: DatasetRecord, log: Log) -> None:
                     None,
                     f"the sources' statistics merge to another {name} than dataset.json's",
                 )
-
-
-def _records_own_statistics(ds: DatasetRecord) -> bool:
-    """Whether dataset.json's statistics are this dataset's (not its training split's)."""
-    split = (ds.info.get("derivation") or {}).get("split")
-    return not split or split.get("statistics_from") == split.get("name")

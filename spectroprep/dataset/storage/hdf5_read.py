@@ -361,7 +361,10 @@ class Reader:
         """The shard's array ``/name`` (frame_events, ...), whole, through HDF5."""
         with self._lock:
             self._own_process()
-            return np.asarray(self._h5(file, name)[()])
+            try:
+                return np.asarray(self._h5(file, name)[()])
+            except (KeyError, OSError) as exc:
+                raise DatasetError(f"{self._paths[file]}: cannot read /{name} ({exc})") from None
 
     def close(self) -> None:
         with self._lock:

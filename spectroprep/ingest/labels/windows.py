@@ -79,7 +79,9 @@ def _segment_labels(
 ) -> tuple[Path, np.ndarray]:
     """The labels of a source's windows: a whole file's array, or, for a segment, the
     part of its file's array (one label per window of the file) that its windows are.
-    A segment must start on the file's window grid, so that its windows are the file's."""
+    A segment must start on the file's window grid, so that each of its windows starts
+    where one of the file's does (a last window the segment's end pads is labelled as
+    the file's window there)."""
     if source.segment_of is None:
         return _load_window_labels(source.path, source.windows)
     if source.path not in files:

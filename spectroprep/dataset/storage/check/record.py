@@ -95,6 +95,8 @@ def load_dataset(root: Path, log: Log) -> DatasetRecord | None:
         bins, frames = info["features"]["shape"]
         dtype = info["features"]["dtype"]
         kind, classes = info["labels"]["kind"], list(info["labels"]["classes"])
+        if kind == "events":
+            frame_storage(info["labels"])  # one this version reads
     except (ConfigError, DatasetError) as exc:
         log.add(DATASET_JSON, None, _strip(str(exc), Path(DATASET_JSON)))
         return None
