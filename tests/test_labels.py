@@ -500,3 +500,19 @@ def test_damaged_frame_runs_are_named_when_read_not_decoded_wrong(event_corpus, 
     (out / "dataset.json").write_text(json.dumps(info))
     with pytest.raises(DatasetError, match="labels.frames.storage 'bits' is neither"):
         spectroprep.open_dataset(out, targets="frames")
+
+
+def test_frame_runs_out_of_order_or_overlapping_are_named():
+    from spectroprep.dataset.frame_events import encode, runs_problem
+
+    frames = np.zeros((2, 20, 3), dtype=np.uint8)
+    frames[0, 2:5, 1] = frames[0, 8:9, 1] = frames[0, 0:20, 2] = frames[1, 3:4, 0] = 1
+    runs = encode(frames)
+    offsets, events = runs["frame_event_offsets"], runs["frame_events"]
+    assert events.tolist() == [[1, 2, 5], [1, 8, 9], [2, 0, 20], [0, 3, 4]]
+    assert runs_problem(offsets, events, 2, 20, 3) is None
+    for bad in ([[1, 8, 9], [1, 2, 5], [2, 0, 20], [0, 3, 4]],  # out of order
+                [[1, 2, 5], [1, 5, 9], [2, 0, 20], [0, 3, 4]]):  # touching: one run  # fmt: skip
+        assert "row 1 does not follow the run before it" in runs_problem(
+            offsets, np.array(bad, dtype=np.int32), 2, 20, 3
+        )

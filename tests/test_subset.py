@@ -334,11 +334,15 @@ def test_sources_left_out_by_skip_leave_every_other_sources_statistics_in_place(
     audio.mkdir()
     rows = []
     for k, src in enumerate(sorted((folds / "audio").iterdir())):
-        (audio / src.name).symlink_to(src)
-        rows.append((src.name, k % FOLDS + 1, "dog"))
-    good = (audio / "rec5.ogg").read_bytes()
-    (audio / "rec5.ogg").unlink()
-    (audio / "rec5.ogg").write_bytes(good[: len(good) // 2])  # truncated mid-stream
+        name = src.name
+        if k == 5:  # a NaN sample, found only by the worker that decodes the file
+            x = np.random.default_rng(k).normal(0, 0.1, 48000)
+            x[30000] = np.nan
+            name = "broken.wav"
+            sf.write(audio / name, x, 48000, subtype="FLOAT")
+        else:
+            (audio / name).symlink_to(src)
+        rows.append((name, k % FOLDS + 1, "dog"))
     with (tmp_path / "meta.csv").open("w", newline="") as f:
         csv.writer(f).writerows([("filename", "fold", "category"), *rows])
     out = build(
@@ -352,7 +356,7 @@ def test_sources_left_out_by_skip_leave_every_other_sources_statistics_in_place(
         jobs=2,
         overrides=["segment.length=0.5", "segment.hop=0.5", "storage.shard_examples=7"],
     )
-    assert "rec5.ogg" in (out / "rejected.csv").read_text()
+    assert "broken.wav" in (out / "rejected.csv").read_text()
     spectroprep.shard(out, tmp_path / "mixed", shuffle=True, seed=1, shard_size=5, jobs=1)
     for path in (out, tmp_path / "mixed"):
         info = json.loads((path / "dataset.json").read_text())
