@@ -373,3 +373,17 @@ def test_sources_left_out_by_skip_leave_every_other_sources_statistics_in_place(
             np.testing.assert_allclose(sources.mean[k], mean, rtol=1e-9)
             np.testing.assert_allclose(np.sqrt(sources.m2[k] / sources.count[k]), std, rtol=1e-7)
         assert verify(path).ok
+
+
+def test_verify_names_a_source_that_spans_two_files(folds, tmp_path):
+    ds = _build(folds, tmp_path / "ds")
+    info = json.loads((ds / "dataset.json").read_text())
+    good = read_source_statistics(ds, info)
+    groups = good.example_group.copy()
+    first = int(np.flatnonzero(groups == 0)[0])
+    other = int(np.flatnonzero(groups == 1)[0])
+    groups[first], groups[other] = 1, 0  # counts still match; files do not
+    swapped = GroupStats(groups, good.groups, good.count, good.mean, good.m2)
+    info["source_statistics"] = write_source_statistics(ds, swapped)
+    (ds / "dataset.json").write_text(json.dumps(info))
+    assert "source 0 holds examples of more than one file of manifest.csv (2 such" in _lines(ds)
