@@ -18,8 +18,11 @@ Batch = tuple[np.ndarray, np.ndarray | None]  # features, and labels unless unla
 
 
 class BatchReader(Protocol):
-    shape: tuple[int, int]  # of one example
-    stored_dtype: np.dtype
+    @property
+    def shape(self) -> tuple[int, int]: ...  # of one example
+
+    @property
+    def stored_dtype(self) -> np.dtype: ...
 
     def get_batch(self, indices: Any, out: np.ndarray | None = None) -> Batch: ...
 

@@ -276,7 +276,9 @@ class Dataset:
     def _all_labels(self) -> np.ndarray:
         """The labels of every example of the dataset, by position."""
         if self._subset is None:
-            return self.labels
+            labels = self.labels
+            assert labels is not None  # asked for only when labelled
+            return labels
         if self._every_label is None:
             files = range(len(self.files))
             self._every_label = np.concatenate([self._reader.labels(i) for i in files])

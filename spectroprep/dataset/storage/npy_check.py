@@ -77,10 +77,11 @@ def _check_npy_runs(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> 
     record = ds.files[index]
     runs = {}
     for name in (OFFSETS, EVENTS):
-        runs[name] = _load_npy(ds.root, f"{record.path}/{name}.npy", None, record.path, log)
-    if any(values is None for values in runs.values()):
-        totals.complete = False
-        return
+        values = _load_npy(ds.root, f"{record.path}/{name}.npy", None, record.path, log)
+        if values is None:
+            totals.complete = False
+            return
+        runs[name] = values
     where = f"{record.path}/{EVENTS}.npy"
     check_frame_runs(ds, runs, record.examples, where, log, totals)
 
