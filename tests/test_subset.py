@@ -20,7 +20,7 @@ import spectroprep
 from spectroprep.dataset.manifest import read_manifest
 from spectroprep.dataset.source_stats import read_source_statistics, write_source_statistics
 from spectroprep.dataset.stats import GroupStats
-from spectroprep.errors import DatasetError
+from spectroprep.errors import DatasetError, SpectroprepWarning
 from spectroprep.keras import PyDataset
 from spectroprep.torch import BatchDataset, ExampleDataset
 from spectroprep.verify import verify
@@ -345,17 +345,18 @@ def test_sources_left_out_by_skip_leave_every_other_sources_statistics_in_place(
         rows.append((name, k % FOLDS + 1, "dog"))
     with (tmp_path / "meta.csv").open("w", newline="") as f:
         csv.writer(f).writerows([("filename", "fold", "category"), *rows])
-    out = build(
-        audio,
-        tmp_path / "ds",
-        labels=tmp_path / "meta.csv",
-        path_column="filename",
-        label_column="category",
-        metadata_columns=["fold"],
-        on_error="skip",
-        jobs=2,
-        overrides=["segment.length=0.5", "segment.hop=0.5", "storage.shard_examples=7"],
-    )
+    with pytest.warns(SpectroprepWarning, match=r"left out .*broken\.wav: 1 NaN"):
+        out = build(
+            audio,
+            tmp_path / "ds",
+            labels=tmp_path / "meta.csv",
+            path_column="filename",
+            label_column="category",
+            metadata_columns=["fold"],
+            on_error="skip",
+            jobs=2,
+            overrides=["segment.length=0.5", "segment.hop=0.5", "storage.shard_examples=7"],
+        )
     assert "broken.wav" in (out / "rejected.csv").read_text()
     spectroprep.shard(out, tmp_path / "mixed", shuffle=True, seed=1, shard_size=5, jobs=1)
     for path in (out, tmp_path / "mixed"):
