@@ -8,7 +8,10 @@
   so every example is read once per epoch, in long runs.
 
 Both open the dataset lazily in each worker process; call ``set_epoch`` before
-each epoch for a new shuffle, as with ``DistributedSampler``. An unlabelled
+each epoch for a new shuffle, as with ``DistributedSampler``. ``BatchDataset``
+keeps its epoch in shared memory, so that ``set_epoch`` also reaches the workers
+that ``persistent_workers=True`` keeps from one epoch to the next (each holds its
+own copy of the dataset, made when it started). An unlabelled
 dataset (label kind "none") gives the features alone, so torch's default
 collate makes batches of them (it cannot collate None).
 """
@@ -16,6 +19,7 @@ collate makes batches of them (it cannot collate None).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from multiprocessing import context, sharedctypes
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +101,32 @@ class EpochBatchSampler(data.Sampler[list[int]]):
             yield order[start : start + self.batch_size].tolist()
 
 
+class SharedEpoch:
+    """An epoch number shared with the DataLoader workers started from this process:
+    a shared-memory integer, inherited by forked workers and handed to spawned ones
+    while they start. Pickled any other way it travels as a plain number."""
+
+    def __init__(self, epoch: int = 0) -> None:
+        self._shared = sharedctypes.RawValue("q", epoch)
+
+    @property
+    def value(self) -> int:
+        return int(self._shared.value)
+
+    @value.setter
+    def value(self, epoch: int) -> None:
+        self._shared.value = epoch
+
+    def __getstate__(self) -> dict[str, Any]:
+        if context.get_spawning_popen() is not None:  # a worker being started
+            return {"shared": self._shared}
+        return {"epoch": self.value}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        shared = state.get("shared")  # (a ctypes integer of value 0 is false)
+        self._shared = sharedctypes.RawValue("q", state["epoch"]) if shared is None else shared
+
+
 class BatchDataset(data.IterableDataset):
     """Whole ``(X (B, F, T), y)`` batches from ``Dataset.batches`` (X alone when the
     dataset is unlabelled); each DataLoader worker (and each DDP rank) reads its own
@@ -125,10 +155,16 @@ class BatchDataset(data.IterableDataset):
             "drop_last": drop_last,
             "prefetch": prefetch,
         }
-        self.epoch = 0
+        self._epoch = SharedEpoch()
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch.value
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        """The epoch the next iteration reads, in this process and in every DataLoader
+        worker, persistent ones included."""
+        self._epoch.value = epoch
 
     def sampler(self) -> ShardSampler:
         """The shards this process reads: by DataLoader worker and DDP rank."""
