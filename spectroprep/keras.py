@@ -16,7 +16,6 @@ Two Keras habits break "every example once per epoch" when ``workers`` > 1:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +33,10 @@ class PyDataset(keras.utils.PyDataset):
     """Batches ``(X (B, F, T), y)`` of a spectroprep dataset for ``model.fit``, or
     X alone when the dataset is unlabelled (Keras takes a batch without targets so).
 
-    ``source`` is a dataset folder or an open ``spectroprep.Dataset``;
-    ``reader`` holds ``open_dataset`` options (``targets``, ``normalize``); ``where``
-    reads a subset (see ``open_dataset``);
-    ``workers``, ``use_multiprocessing`` and ``max_queue_size`` go to Keras.
+    ``source`` is a dataset folder or an open ``spectroprep.Dataset``; any other
+    keyword is an ``open_dataset`` option (``targets``, ``normalize``, ``where``...),
+    as with the torch adapters; ``workers``, ``use_multiprocessing`` and
+    ``max_queue_size`` go to Keras.
     """
 
     def __init__(
@@ -47,14 +46,15 @@ class PyDataset(keras.utils.PyDataset):
         shuffle: bool = True,
         seed: int | None = None,
         drop_last: bool = False,
-        reader: dict[str, Any] | None = None,
-        where: Mapping[str, Any] | None = None,
-        **keras_options: Any,
+        *,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+        **options: Any,
     ) -> None:
-        super().__init__(**keras_options)
-        if where and reader and "where" in reader:
-            raise TypeError("give where once: as where=, or in reader")
-        options = {**(reader or {}), **({"where": where} if where else {})}
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         self.dataset = as_dataset(source, **options)
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")

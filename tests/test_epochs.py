@@ -117,3 +117,18 @@ def test_kept_workers_started_by_spawn_see_the_epoch_too(dataset):
     forked = DataLoader(again, batch_size=None, num_workers=2)
     assert seen == _epochs(forked, again.set_epoch, where, 2)
     assert seen[0] != seen[1]
+
+
+def test_keras_takes_the_reader_options_as_the_torch_adapters_do(dataset):
+    from spectroprep.keras import PyDataset
+
+    label = spectroprep.open_dataset(dataset).classes[0]
+    options = {"normalize": True, "where": {"label": label}}
+    batches = PyDataset(dataset, batch_size=4, seed=2, workers=2, **options)
+    reference = spectroprep.open_dataset(dataset, **options)
+    order = reference.epoch_order(seed=2, epoch=0)
+    x = np.concatenate([batches[k][0] for k in range(len(batches))])
+    np.testing.assert_array_equal(x, reference.get_batch(order)[0])
+    assert x.dtype == np.float32 and len(x) == len(reference) < len(_fingerprints(dataset))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'normalise'"):
+        PyDataset(dataset, normalise=True)
