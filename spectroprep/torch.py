@@ -135,6 +135,9 @@ class BatchDataset(data.IterableDataset):
     Use ``DataLoader(BatchDataset(path, batch_size=64), batch_size=None,
     num_workers=2)``. A batch never mixes examples of two workers' shards, so a
     worker's last batch of an epoch may be short (unless ``drop_last``).
+    ``even=True`` gives every worker of every rank the same number of batches, by
+    repeating a few examples (see ShardSampler), so that DDP never waits on a rank
+    that ran dry.
     """
 
     def __init__(
@@ -145,9 +148,11 @@ class BatchDataset(data.IterableDataset):
         seed: int | None = None,
         drop_last: bool = False,
         prefetch: int = 2,
+        even: bool = False,
         **options: Any,
     ) -> None:
         self.dataset = as_dataset(source, **options)
+        self.even = even
         self.batch_size = batch_size
         self.batch_options = {
             "shuffle": shuffle,
@@ -176,6 +181,7 @@ class BatchDataset(data.IterableDataset):
             world_size=world_size,
             worker=0 if worker is None else worker.id,
             num_workers=1 if worker is None else worker.num_workers,
+            even=self.even,
         )
         sampler.set_epoch(self.epoch)
         return sampler

@@ -132,3 +132,48 @@ def test_keras_takes_the_reader_options_as_the_torch_adapters_do(dataset):
     assert x.dtype == np.float32 and len(x) == len(reference) < len(_fingerprints(dataset))
     with pytest.raises(TypeError, match="unexpected keyword argument 'normalise'"):
         PyDataset(dataset, normalise=True)
+
+
+@pytest.mark.parametrize(("world", "workers"), [(1, 3), (2, 2), (3, 2)])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_even_gives_every_rank_and_worker_the_same_batches(dataset, world, workers, drop_last):
+    ds = spectroprep.open_dataset(dataset)
+    where = _fingerprints(dataset)
+    readers = [
+        spectroprep.ShardSampler(
+            ds, rank=r, world_size=world, worker=w, num_workers=workers, even=True
+        )  # fmt: skip
+        for r in range(world)
+        for w in range(workers)
+    ]
+    parts = world * workers
+    counts = [sum(ds.file_examples[f] for f in r.shards) for r in readers]
+    assert len(set(counts)) > 1  # uneven without even=True
+    length = -(-len(ds) // parts)
+    seen, batches = [], []
+    for r in readers:
+        assert len(r) == length
+        mine = list(r.batches(4, seed=3, drop_last=drop_last))
+        batches.append(len(mine))
+        seen += [where[row.tobytes()] for x, _ in mine for row in x]
+    assert len(set(batches)) == 1
+    assert batches[0] == (length // 4 if drop_last else -(-length // 4))
+    if not drop_last:  # readers above the mean leave a few out, those below repeat a few
+        assert len(set(seen)) == sum(min(c, length) for c in counts)
+        assert len(seen) == parts * length
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create 3 worker processes")
+def test_even_batch_dataset_with_three_workers(dataset):
+    where = _fingerprints(dataset)
+    batches = BatchDataset(dataset, batch_size=5, seed=0, even=True)
+    seen = [where[r.numpy().tobytes()] for x, _ in DataLoader(batches, batch_size=None,
+            num_workers=3) for r in x]  # fmt: skip
+    length = -(-len(where) // 3)
+    assert len(seen) == 3 * length and len(set(seen)) > len(where) - 13
+
+
+def test_even_needs_examples_for_every_reader(dataset):
+    ds = spectroprep.open_dataset(dataset)
+    with pytest.raises(ValueError, match="even=True needs examples for each of the 40 readers"):
+        spectroprep.ShardSampler(ds, worker=0, num_workers=40, even=True)

@@ -82,6 +82,16 @@ def epoch_order(
     return positions, ends[ends > 0]
 
 
+def fitted(order: np.ndarray, ends: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """An epoch's order and window ends cut to ``length`` examples, or made up to it by
+    repeating the order from its start (as a window of its own)."""
+    if length < 0 or (length and not len(order)):
+        raise ValueError(f"cannot make {len(order)} examples into {length}")
+    if length <= len(order):
+        return order[:length], np.r_[ends[ends < length], length]
+    return np.resize(order, length), np.r_[ends, length]
+
+
 def window_batches(
     dataset: BatchReader,
     order: np.ndarray,

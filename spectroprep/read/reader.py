@@ -21,7 +21,7 @@ from ..dataset.source_stats import read_source_statistics, records_own_statistic
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
-from .epochs import Batch, epoch_order, run_length, window_batches
+from .epochs import Batch, epoch_order, fitted, run_length, window_batches
 from .prefetch import prefetched
 from .subset import Where, subset_statistics, where_positions
 
@@ -315,9 +315,11 @@ class Dataset:
         prefetch: int = 2,
         shuffle_window: int = SHUFFLE_WINDOW,
         shards: list[int] | None = None,
+        length: int | None = None,
     ) -> Iterator[Batch]:
         """One epoch of (X, y) batches, every example exactly once (of ``shards``,
-        data file indices, when given; see ShardSampler).
+        data file indices, when given; see ShardSampler); ``length`` cuts the epoch
+        to that many examples, or makes it up by repeating its first ones.
 
         With ``shuffle`` the order is chunk-aware: runs of a few chunks are
         shuffled, and examples are shuffled within windows of ``shuffle_window``
@@ -330,7 +332,7 @@ class Dataset:
                 f"batch_size must be at least 1 and prefetch at least 0, not {batch_size} "
                 f"and {prefetch}"
             )
-        order, ends = self._epoch(shuffle, seed, epoch, shuffle_window, shards)
+        order, ends = self._epoch(shuffle, seed, epoch, shuffle_window, shards, length)
         batches = window_batches(self, order, ends, batch_size, drop_last)
         return prefetched(batches, prefetch) if prefetch else batches
 
@@ -341,10 +343,11 @@ class Dataset:
         epoch: int = 0,
         shuffle_window: int = SHUFFLE_WINDOW,
         shards: list[int] | None = None,
+        length: int | None = None,
     ) -> np.ndarray:
         """The examples ``batches()`` reads for these arguments, in order (indices into
         the subset, with ``where``)."""
-        return self._epoch(shuffle, seed, epoch, shuffle_window, shards)[0]
+        return self._epoch(shuffle, seed, epoch, shuffle_window, shards, length)[0]
 
     def _epoch(
         self,
@@ -353,6 +356,7 @@ class Dataset:
         epoch: int,
         shuffle_window: int,
         shards: list[int] | None,
+        length: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         if shuffle_window < 1:
             raise ValueError(f"shuffle_window must be at least 1, not {shuffle_window}")
@@ -362,7 +366,8 @@ class Dataset:
         storage = self.config.storage
         run = run_length(get_format(storage.format).chunk_rows(storage))
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
-        return epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
+        order, ends = epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
+        return (order, ends) if length is None else fitted(order, ends, length)
 
     def __getstate__(self) -> dict[str, Any]:
         # the manifest table (tens of MB at a million examples) reloads where it is used

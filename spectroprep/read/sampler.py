@@ -36,6 +36,13 @@ class ShardSampler:
 
     With fewer shards than readers some readers get none; re-shard with a smaller
     ``--shard-size`` to use them all.
+
+    ``even=True`` gives every reader the same number of examples, and so of batches
+    (DDP's ranks then never wait on one that ran dry): the mean over the readers,
+    rounded up. A reader with more leaves the last of its shuffled epoch out (other
+    examples each epoch); one with fewer repeats the first of its epoch. Either is at
+    most the gap between a reader and the mean, under a data file's worth, as whole
+    files are shared out largest first.
     """
 
     def __init__(
@@ -45,6 +52,7 @@ class ShardSampler:
         world_size: int = 1,
         worker: int = 0,
         num_workers: int = 1,
+        even: bool = False,
     ) -> None:
         if not (0 <= rank < world_size and 0 <= worker < num_workers):
             raise ValueError(
@@ -55,8 +63,18 @@ class ShardSampler:
         self.part = rank * num_workers + worker
         self.parts = world_size * num_workers
         counts = dataset.file_examples  # of the subset, when the dataset is one
-        self.shards = split_files(counts, self.parts)[self.part]
+        owned = split_files(counts, self.parts)
+        self.shards = owned[self.part]
         self.examples = sum(counts[f] for f in self.shards)
+        self.even = even
+        if even:
+            if any(sum(counts[f] for f in files) == 0 for files in owned):
+                raise ValueError(
+                    f"even=True needs examples for each of the {self.parts} readers, and "
+                    f"{sum(1 for c in counts if c)} data file(s) hold some: re-shard with a "
+                    "smaller --shard-size"
+                )
+            self.examples = -(-sum(counts) // self.parts)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -68,7 +86,10 @@ class ShardSampler:
 
     def batches(self, batch_size: int = 64, **options: Any) -> Iterator[Batch]:
         """``dataset.batches`` over this reader's shards only, for ``self.epoch``."""
-        return self.dataset.batches(batch_size, epoch=self.epoch, shards=self.shards, **options)
+        length = self.examples if self.even else None
+        return self.dataset.batches(
+            batch_size, epoch=self.epoch, shards=self.shards, length=length, **options
+        )
 
     def __repr__(self) -> str:
         return (
