@@ -29,7 +29,7 @@ try:
 except ImportError:
     raise ImportError("spectroprep.torch needs PyTorch: pip install 'spectroprep[torch]'") from None
 
-from .read.reader import Dataset, as_dataset
+from .read.reader import Dataset, as_dataset, drawn_seed
 from .read.sampler import ShardSampler
 
 Sample = tuple[torch.Tensor, torch.Tensor] | torch.Tensor  # the features alone: unlabelled
@@ -84,12 +84,14 @@ class EpochBatchSampler(data.Sampler[list[int]]):
     ) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
-        self.seed = seed
+        self.seed = drawn_seed() if seed is None else seed
         self.drop_last = drop_last
         self.epoch = 0
+        self._start = self._taken = 0  # batches of the epoch to skip; handed out
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+        self._taken = 0
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -97,8 +99,19 @@ class EpochBatchSampler(data.Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         order = self.dataset.epoch_order(seed=self.seed, epoch=self.epoch)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield order[start : start + self.batch_size].tolist()
+        first, self._start = self._start, 0
+        for batch in range(first, len(self)):
+            self._taken = batch + 1
+            yield order[batch * self.batch_size : (batch + 1) * self.batch_size].tolist()
+
+    def state_dict(self) -> dict[str, int]:
+        """The epoch and the batches of it handed out (torchdata's StatefulDataLoader
+        calls this)."""
+        return {"epoch": self.epoch, "batches": self._taken, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Go on from ``state``: the next iteration yields the rest of its epoch."""
+        self.epoch, self._start, self.seed = state["epoch"], state["batches"], state["seed"]
 
 
 class SharedEpoch:
@@ -156,11 +169,12 @@ class BatchDataset(data.IterableDataset):
         self.batch_size = batch_size
         self.batch_options = {
             "shuffle": shuffle,
-            "seed": seed,
+            "seed": drawn_seed() if seed is None else seed,  # one for every worker, epoch
             "drop_last": drop_last,
             "prefetch": prefetch,
         }
         self._epoch = SharedEpoch()
+        self._start = self._taken = 0  # batches of the epoch to skip; handed out
 
     @property
     def epoch(self) -> int:
@@ -170,6 +184,7 @@ class BatchDataset(data.IterableDataset):
         """The epoch the next iteration reads, in this process and in every DataLoader
         worker, persistent ones included."""
         self._epoch.value = epoch
+        self._taken = 0
 
     def sampler(self) -> ShardSampler:
         """The shards this process reads: by DataLoader worker and DDP rank."""
@@ -187,5 +202,23 @@ class BatchDataset(data.IterableDataset):
         return sampler
 
     def __iter__(self) -> Iterator[Sample]:
-        for x, y in self.sampler().batches(self.batch_size, **self.batch_options):
+        first, self._start = self._start, 0
+        self._taken = first
+        for x, y in self.sampler().batches(self.batch_size, start=first, **self.batch_options):
+            self._taken += 1
             yield torch.from_numpy(x) if y is None else (torch.from_numpy(x), torch.from_numpy(y))
+
+    def state_dict(self) -> dict[str, int]:
+        """The epoch, and the batches of it this reader (this process, or this
+        DataLoader worker) has handed out: what torchdata's StatefulDataLoader keeps
+        for each worker, or, without workers, what to save after taking batches from
+        ``iter(dataset)``."""
+        seed = self.batch_options["seed"]
+        return {"epoch": self.epoch, "batches": self._taken, "seed": seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Go on from ``state``: the next iteration yields the rest of its epoch, the
+        same batches in the same order (the same dataset and arguments given)."""
+        self.set_epoch(state["epoch"])
+        self.batch_options["seed"] = state["seed"]
+        self._start = self._taken = state["batches"]

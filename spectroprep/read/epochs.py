@@ -98,19 +98,21 @@ def window_batches(
     ends: np.ndarray,
     batch_size: int,
     drop_last: bool,
+    start: int = 0,
 ) -> Iterator[Batch]:
     """Batches of ``order``: each window is read at once (its end moved back to a
     batch boundary) into one buffer that every window reuses, and handed out as batch
     copies: one window in memory, not the two that views still held by the consumer
     (or a prefetch queue) would keep. A new buffer per window cost as much as reading
-    it: a window of 100 MB is a fresh memory mapping, zeroed page by page."""
+    it: a window of 100 MB is a fresh memory mapping, zeroed page by page. The first
+    ``start`` batches are left out, unread."""
     total = len(order)
     last = total - total % batch_size if drop_last else total
     cuts = np.unique(np.r_[ends // batch_size * batch_size, last])
-    cuts = cuts[(cuts > 0) & (cuts <= last)]
-    largest = int(np.diff(cuts, prepend=0).max()) if len(cuts) else 0
+    lo = min(start * batch_size, last)
+    cuts = cuts[(cuts > lo) & (cuts <= last)]
+    largest = int(np.diff(cuts, prepend=lo).max()) if len(cuts) else 0
     buffer = np.empty((largest, *dataset.shape), dtype=dataset.stored_dtype)
-    lo = 0
     for hi in cuts.tolist():
         x, y = dataset.get_batch(order[lo:hi], out=buffer[: hi - lo])
         for b in range(0, hi - lo, batch_size):

@@ -7,7 +7,7 @@ pickles without handles, so it can be handed to multi-process data loaders.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..dataset.storage import get_format
 from ..errors import DatasetError
 from .epochs import Batch, epoch_order, fitted, run_length, window_batches
 from .prefetch import prefetched
+from .resume import EpochBatches
 from .subset import Where, subset_statistics, where_positions
 
 TARGETS = ("labels", "frames")
@@ -316,7 +317,8 @@ class Dataset:
         shuffle_window: int = SHUFFLE_WINDOW,
         shards: list[int] | None = None,
         length: int | None = None,
-    ) -> Iterator[Batch]:
+        start: int = 0,
+    ) -> EpochBatches:
         """One epoch of (X, y) batches, every example exactly once (of ``shards``,
         data file indices, when given; see ShardSampler); ``length`` cuts the epoch
         to that many examples, or makes it up by repeating its first ones.
@@ -324,16 +326,51 @@ class Dataset:
         With ``shuffle`` the order is chunk-aware: runs of a few chunks are
         shuffled, and examples are shuffled within windows of ``shuffle_window``
         examples, each read at once. The order depends only on ``seed`` and
-        ``epoch`` (a random one when ``seed`` is None). ``prefetch`` batches are
+        ``epoch`` (a random seed is drawn when it is None). ``prefetch`` batches are
         read ahead in a background thread (0: read in the caller).
+
+        The epoch begins at batch ``start``. Its ``state_dict()`` holds these
+        arguments with ``start`` at the batches handed out so far:
+        ``batches(**state)`` (or ``load_state_dict(state)`` before the first batch)
+        goes on from there after a restart.
         """
-        if batch_size < 1 or prefetch < 0:
+        if batch_size < 1 or prefetch < 0 or start < 0:
             raise ValueError(
-                f"batch_size must be at least 1 and prefetch at least 0, not {batch_size} "
-                f"and {prefetch}"
+                f"batch_size must be at least 1, prefetch and start at least 0, not "
+                f"{batch_size}, {prefetch} and {start}"
             )
+        self._epoch_files(shuffle_window, shards)
+        if seed is None:
+            seed = drawn_seed()
+        options = {
+            "batch_size": batch_size,
+            "shuffle": shuffle,
+            "seed": seed,
+            "epoch": epoch,
+            "drop_last": drop_last,
+            "prefetch": prefetch,
+            "shuffle_window": shuffle_window,
+            "shards": None if shards is None else [int(f) for f in shards],
+            "length": length,
+            "start": start,
+        }
+        return EpochBatches(self._read_batches, options)
+
+    def _read_batches(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        epoch: int,
+        drop_last: bool,
+        prefetch: int,
+        shuffle_window: int,
+        shards: list[int] | None,
+        length: int | None,
+        start: int,
+    ) -> Iterator[Batch]:
         order, ends = self._epoch(shuffle, seed, epoch, shuffle_window, shards, length)
-        batches = window_batches(self, order, ends, batch_size, drop_last)
+        batches = window_batches(self, order, ends, batch_size, drop_last, start)
         return prefetched(batches, prefetch) if prefetch else batches
 
     def epoch_order(
@@ -358,16 +395,21 @@ class Dataset:
         shards: list[int] | None,
         length: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        if shuffle_window < 1:
-            raise ValueError(f"shuffle_window must be at least 1, not {shuffle_window}")
-        files = range(len(self.files)) if shards is None else shards
-        if not all(isinstance(f, int | np.integer) and 0 <= f < len(self.files) for f in files):
-            raise IndexError(f"shards must be data file indices below {len(self.files)}")
+        files = self._epoch_files(shuffle_window, shards)
         storage = self.config.storage
         run = run_length(get_format(storage.format).chunk_rows(storage))
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
         order, ends = epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
         return (order, ends) if length is None else fitted(order, ends, length)
+
+    def _epoch_files(self, shuffle_window: int, shards: list[int] | None) -> Sequence[int]:
+        """The data files an epoch reads, its arguments checked."""
+        if shuffle_window < 1:
+            raise ValueError(f"shuffle_window must be at least 1, not {shuffle_window}")
+        files = range(len(self.files)) if shards is None else shards
+        if not all(isinstance(f, int | np.integer) and 0 <= f < len(self.files) for f in files):
+            raise IndexError(f"shards must be data file indices below {len(self.files)}")
+        return files
 
     def __getstate__(self) -> dict[str, Any]:
         # the manifest table (tens of MB at a million examples) reloads where it is used
@@ -389,6 +431,11 @@ class Dataset:
             f"Dataset({str(self.path)!r}, examples={len(self)}, shape={self.shape}, "
             f"classes={len(self.classes)}, format={self.config.storage.format!r}{where})"
         )
+
+
+def drawn_seed() -> int:
+    """A random seed, for an order that must be the same again after a restart."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
 
 
 def open_dataset(
