@@ -26,6 +26,7 @@ try:
 except ImportError:
     raise ImportError("spectroprep.keras needs Keras 3: pip install 'spectroprep[keras]'") from None
 
+from .read.epochs import batch_count
 from .read.reader import Dataset, as_dataset
 
 
@@ -33,6 +34,7 @@ class PyDataset(keras.utils.PyDataset):
     """Batches ``(X (B, F, T), y)`` of a spectroprep dataset for ``model.fit``, or
     X alone when the dataset is unlabelled (Keras takes a batch without targets so).
 
+    ``balance``, ``weights`` and ``length`` draw epochs as ``Dataset.batches`` does.
     ``source`` is a dataset folder or an open ``spectroprep.Dataset``; any other
     keyword is an ``open_dataset`` option (``targets``, ``normalize``, ``where``...),
     as with the torch adapters; ``workers``, ``use_multiprocessing`` and
@@ -47,6 +49,9 @@ class PyDataset(keras.utils.PyDataset):
         seed: int | None = None,
         drop_last: bool = False,
         *,
+        balance: str | None = None,
+        weights: Any = None,
+        length: int | None = None,
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
@@ -62,16 +67,17 @@ class PyDataset(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
+        self.draw = {"balance": balance, "weights": weights, "length": length}
         self.epoch = 0
         self._in_epoch = False
         self.order = self._order()
 
     def _order(self) -> np.ndarray:
-        return self.dataset.epoch_order(self.shuffle, self.seed, self.epoch)
+        return self.dataset.epoch_order(self.shuffle, self.seed, self.epoch, **self.draw)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        n = self.draw["length"] or len(self.dataset)
+        return batch_count(n, self.batch_size, self.drop_last)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         if not 0 <= index < len(self):

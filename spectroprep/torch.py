@@ -29,6 +29,7 @@ try:
 except ImportError:
     raise ImportError("spectroprep.torch needs PyTorch: pip install 'spectroprep[torch]'") from None
 
+from .read.epochs import batch_count
 from .read.reader import Dataset, as_dataset, drawn_seed
 from .read.sampler import ShardSampler
 
@@ -69,23 +70,36 @@ class ExampleDataset(data.Dataset):
         return list(zip(xs, torch.from_numpy(y).unbind(0), strict=True))
 
     def batch_sampler(
-        self, batch_size: int = 64, seed: int | None = None, drop_last: bool = False
+        self,
+        batch_size: int = 64,
+        seed: int | None = None,
+        drop_last: bool = False,
+        **draw: Any,
     ) -> EpochBatchSampler:
         """Batches of indices in ``batches()``'s chunk-aware shuffled order, for
-        ``DataLoader(ds, batch_sampler=...)``."""
-        return EpochBatchSampler(self.dataset, batch_size, seed, drop_last)
+        ``DataLoader(ds, batch_sampler=...)``; ``draw``: ``balance``, ``weights`` and
+        ``length`` as ``Dataset.batches`` takes them."""
+        return EpochBatchSampler(self.dataset, batch_size, seed, drop_last, **draw)
 
 
 class EpochBatchSampler(data.Sampler[list[int]]):
     """Index batches of one epoch in chunk-aware shuffled order; ``set_epoch`` moves on."""
 
     def __init__(
-        self, dataset: Dataset, batch_size: int, seed: int | None, drop_last: bool
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        seed: int | None,
+        drop_last: bool,
+        balance: str | None = None,
+        weights: Any = None,
+        length: int | None = None,
     ) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self.seed = drawn_seed() if seed is None else seed
         self.drop_last = drop_last
+        self.draw = {"balance": balance, "weights": weights, "length": length}
         self.epoch = 0
         self._start = self._taken = 0  # batches of the epoch to skip; handed out
 
@@ -94,11 +108,11 @@ class EpochBatchSampler(data.Sampler[list[int]]):
         self._taken = 0
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        n = self.draw["length"] or len(self.dataset)
+        return batch_count(n, self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[list[int]]:
-        order = self.dataset.epoch_order(seed=self.seed, epoch=self.epoch)
+        order = self.dataset.epoch_order(seed=self.seed, epoch=self.epoch, **self.draw)
         first, self._start = self._start, 0
         for batch in range(first, len(self)):
             self._taken = batch + 1
@@ -162,6 +176,8 @@ class BatchDataset(data.IterableDataset):
         drop_last: bool = False,
         prefetch: int = 2,
         even: bool = False,
+        balance: str | None = None,
+        weights: Any = None,
         **options: Any,
     ) -> None:
         self.dataset = as_dataset(source, **options)
@@ -172,6 +188,8 @@ class BatchDataset(data.IterableDataset):
             "seed": drawn_seed() if seed is None else seed,  # one for every worker, epoch
             "drop_last": drop_last,
             "prefetch": prefetch,
+            "balance": balance,
+            "weights": weights,
         }
         self._epoch = SharedEpoch()
         self._start = self._taken = 0  # batches of the epoch to skip; handed out

@@ -82,6 +82,11 @@ def epoch_order(
     return positions, ends[ends > 0]
 
 
+def batch_count(examples: int, batch_size: int, drop_last: bool) -> int:
+    """Batches of an epoch of ``examples``: the last one short, or left out."""
+    return examples // batch_size if drop_last else -(-examples // batch_size)
+
+
 def fitted(order: np.ndarray, ends: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     """An epoch's order and window ends cut to ``length`` examples, or made up to it by
     repeating the order from its start (as a window of its own)."""

@@ -21,6 +21,7 @@ from ..dataset.source_stats import read_source_statistics, records_own_statistic
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
+from .balance import drawn_order, sampling_weights
 from .epochs import Batch, epoch_order, fitted, run_length, window_batches
 from .prefetch import prefetched
 from .resume import EpochBatches
@@ -318,6 +319,8 @@ class Dataset:
         shards: list[int] | None = None,
         length: int | None = None,
         start: int = 0,
+        balance: str | None = None,
+        weights: Any = None,
     ) -> EpochBatches:
         """One epoch of (X, y) batches, every example exactly once (of ``shards``,
         data file indices, when given; see ShardSampler); ``length`` cuts the epoch
@@ -328,6 +331,12 @@ class Dataset:
         examples, each read at once. The order depends only on ``seed`` and
         ``epoch`` (a random seed is drawn when it is None). ``prefetch`` batches are
         read ahead in a background thread (0: read in the caller).
+
+        ``balance="class"`` draws the epoch with replacement so that every class comes
+        as often, in expectation (with multi-hot labels: a class picked uniformly, then
+        one of its examples); ``weights`` (one per example, at least 0) draws by them
+        (times the class's, with both). Such an epoch has ``length`` examples (default:
+        as many as it draws from), and is still read a window at a time.
 
         The epoch begins at batch ``start``. Its ``state_dict()`` holds these
         arguments with ``start`` at the batches handed out so far:
@@ -353,6 +362,8 @@ class Dataset:
             "shards": None if shards is None else [int(f) for f in shards],
             "length": length,
             "start": start,
+            "balance": balance,
+            "weights": None if weights is None else np.asarray(weights).tolist(),
         }
         return EpochBatches(self._read_batches, options)
 
@@ -368,8 +379,12 @@ class Dataset:
         shards: list[int] | None,
         length: int | None,
         start: int,
+        balance: str | None,
+        weights: Any,
     ) -> Iterator[Batch]:
-        order, ends = self._epoch(shuffle, seed, epoch, shuffle_window, shards, length)
+        order, ends = self._epoch(
+            shuffle, seed, epoch, shuffle_window, shards, length, balance, weights
+        )
         batches = window_batches(self, order, ends, batch_size, drop_last, start)
         return prefetched(batches, prefetch) if prefetch else batches
 
@@ -381,10 +396,14 @@ class Dataset:
         shuffle_window: int = SHUFFLE_WINDOW,
         shards: list[int] | None = None,
         length: int | None = None,
+        balance: str | None = None,
+        weights: Any = None,
     ) -> np.ndarray:
         """The examples ``batches()`` reads for these arguments, in order (indices into
         the subset, with ``where``)."""
-        return self._epoch(shuffle, seed, epoch, shuffle_window, shards, length)[0]
+        return self._epoch(shuffle, seed, epoch, shuffle_window, shards, length, balance, weights)[
+            0
+        ]
 
     def _epoch(
         self,
@@ -394,13 +413,33 @@ class Dataset:
         shuffle_window: int,
         shards: list[int] | None,
         length: int | None = None,
+        balance: str | None = None,
+        weights: Any = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         files = self._epoch_files(shuffle_window, shards)
+        if balance is not None or weights is not None:
+            if not shuffle:
+                raise ValueError("balance and weights draw an epoch at random: keep shuffle")
+            drawn = sampling_weights(self.labels, balance, weights, len(self))
+            candidates = self._examples_of(files)
+            rng = np.random.default_rng(None if seed is None else [seed, epoch])
+            count = len(candidates) if length is None else length
+            return drawn_order(candidates, drawn, count, shuffle_window, rng)
         storage = self.config.storage
         run = run_length(get_format(storage.format).chunk_rows(storage))
         rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
         order, ends = epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
         return (order, ends) if length is None else fitted(order, ends, length)
+
+    def _examples_of(self, files: Sequence[int]) -> np.ndarray:
+        """The examples (indices into the subset, with ``where``) of data files ``files``."""
+        if self._subset is None:
+            bounds = [(self._starts[f], self._starts[f + 1]) for f in files]
+        else:
+            edges = np.searchsorted(self._subset, self._starts)
+            bounds = [(edges[f], edges[f + 1]) for f in files]
+        ranges = [np.arange(lo, hi, dtype=np.int64) for lo, hi in bounds]
+        return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
 
     def _epoch_files(self, shuffle_window: int, shards: list[int] | None) -> Sequence[int]:
         """The data files an epoch reads, its arguments checked."""
