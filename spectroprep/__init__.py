@@ -28,12 +28,18 @@ _LAZY = {
     "open_dataset": "read.reader",
     "shard": "reshard",
     "ShardSampler": "read.sampler",
+    "SpecAugment": "read.augment",
+    "Mixup": "read.augment",
+    "Compose": "read.augment",
 }
 
 __all__ = [
+    "Compose",
     "Config",
     "Dataset",
+    "Mixup",
     "ShardSampler",
+    "SpecAugment",
     "SpectroprepError",
     "__version__",
     "build",

@@ -26,15 +26,16 @@ try:
 except ImportError:
     raise ImportError("spectroprep.keras needs Keras 3: pip install 'spectroprep[keras]'") from None
 
+from .read.augment import Transform, batch_rng
 from .read.epochs import batch_count
-from .read.reader import Dataset, as_dataset
+from .read.reader import Dataset, as_dataset, drawn_seed
 
 
 class PyDataset(keras.utils.PyDataset):
     """Batches ``(X (B, F, T), y)`` of a spectroprep dataset for ``model.fit``, or
     X alone when the dataset is unlabelled (Keras takes a batch without targets so).
 
-    ``balance``, ``weights`` and ``length`` draw epochs as ``Dataset.batches`` does.
+    ``balance``, ``weights``, ``length`` and ``transform`` work as ``Dataset.batches``'s.
     ``source`` is a dataset folder or an open ``spectroprep.Dataset``; any other
     keyword is an ``open_dataset`` option (``targets``, ``normalize``, ``where``...),
     as with the torch adapters; ``workers``, ``use_multiprocessing`` and
@@ -52,6 +53,7 @@ class PyDataset(keras.utils.PyDataset):
         balance: str | None = None,
         weights: Any = None,
         length: int | None = None,
+        transform: Transform | None = None,
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
@@ -65,8 +67,9 @@ class PyDataset(keras.utils.PyDataset):
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.seed = seed
+        self.seed = drawn_seed() if seed is None else seed  # a transform's draws need one
         self.drop_last = drop_last
+        self.transform = transform
         self.draw = {"balance": balance, "weights": weights, "length": length}
         self.epoch = 0
         self._in_epoch = False
@@ -84,6 +87,8 @@ class PyDataset(keras.utils.PyDataset):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
         start = index * self.batch_size
         x, y = self.dataset.get_batch(self.order[start : start + self.batch_size])
+        if self.transform is not None:
+            x, y = self.transform(x, y, batch_rng(self.seed, self.epoch, index))
         return x if y is None else (x, y)
 
     def on_epoch_begin(self) -> None:

@@ -29,6 +29,7 @@ try:
 except ImportError:
     raise ImportError("spectroprep.torch needs PyTorch: pip install 'spectroprep[torch]'") from None
 
+from .read.augment import Transform
 from .read.epochs import batch_count
 from .read.reader import Dataset, as_dataset, drawn_seed
 from .read.sampler import ShardSampler
@@ -178,6 +179,7 @@ class BatchDataset(data.IterableDataset):
         even: bool = False,
         balance: str | None = None,
         weights: Any = None,
+        transform: Transform | None = None,
         **options: Any,
     ) -> None:
         self.dataset = as_dataset(source, **options)
@@ -190,6 +192,7 @@ class BatchDataset(data.IterableDataset):
             "prefetch": prefetch,
             "balance": balance,
             "weights": weights,
+            "transform": transform,
         }
         self._epoch = SharedEpoch()
         self._start = self._taken = 0  # batches of the epoch to skip; handed out

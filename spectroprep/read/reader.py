@@ -21,6 +21,7 @@ from ..dataset.source_stats import read_source_statistics, records_own_statistic
 from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
+from .augment import Transform, transformed
 from .balance import drawn_order, sampling_weights
 from .epochs import Batch, epoch_order, fitted, run_length, window_batches
 from .prefetch import prefetched
@@ -321,6 +322,7 @@ class Dataset:
         start: int = 0,
         balance: str | None = None,
         weights: Any = None,
+        transform: Transform | None = None,
     ) -> EpochBatches:
         """One epoch of (X, y) batches, every example exactly once (of ``shards``,
         data file indices, when given; see ShardSampler); ``length`` cuts the epoch
@@ -338,10 +340,14 @@ class Dataset:
         (times the class's, with both). Such an epoch has ``length`` examples (default:
         as many as it draws from), and is still read a window at a time.
 
+        ``transform(x, y, rng)`` changes each batch (``read.augment``: SpecAugment,
+        Mixup, Compose, or your own), with a generator seeded by (seed, epoch, batch),
+        in the prefetch thread.
+
         The epoch begins at batch ``start``. Its ``state_dict()`` holds these
         arguments with ``start`` at the batches handed out so far:
         ``batches(**state)`` (or ``load_state_dict(state)`` before the first batch)
-        goes on from there after a restart.
+        goes on from there after a restart (a transform is given again).
         """
         if batch_size < 1 or prefetch < 0 or start < 0:
             raise ValueError(
@@ -365,7 +371,7 @@ class Dataset:
             "balance": balance,
             "weights": None if weights is None else np.asarray(weights).tolist(),
         }
-        return EpochBatches(self._read_batches, options)
+        return EpochBatches(self._read_batches, options, {"transform": transform})
 
     def _read_batches(
         self,
@@ -381,11 +387,14 @@ class Dataset:
         start: int,
         balance: str | None,
         weights: Any,
+        transform: Transform | None,
     ) -> Iterator[Batch]:
         order, ends = self._epoch(
             shuffle, seed, epoch, shuffle_window, shards, length, balance, weights
         )
         batches = window_batches(self, order, ends, batch_size, drop_last, start)
+        if transform is not None:
+            batches = transformed(batches, transform, seed, epoch, start)
         return prefetched(batches, prefetch) if prefetch else batches
 
     def epoch_order(
@@ -417,17 +426,16 @@ class Dataset:
         weights: Any = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         files = self._epoch_files(shuffle_window, shards)
+        rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
         if balance is not None or weights is not None:
-            if not shuffle:
+            if rng is None:
                 raise ValueError("balance and weights draw an epoch at random: keep shuffle")
             drawn = sampling_weights(self.labels, balance, weights, len(self))
             candidates = self._examples_of(files)
-            rng = np.random.default_rng(None if seed is None else [seed, epoch])
             count = len(candidates) if length is None else length
             return drawn_order(candidates, drawn, count, shuffle_window, rng)
         storage = self.config.storage
         run = run_length(get_format(storage.format).chunk_rows(storage))
-        rng = np.random.default_rng(None if seed is None else [seed, epoch]) if shuffle else None
         order, ends = epoch_order(self._starts, files, run, shuffle_window, rng, self._subset)
         return (order, ends) if length is None else fitted(order, ends, length)
 

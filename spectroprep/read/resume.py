@@ -15,9 +15,16 @@ class EpochBatches(Iterator[Batch]):
     """The batches ``read(**options)`` yields, counted as they are handed out; nothing
     is read before the first ``next``, so a state can still be loaded until then."""
 
-    def __init__(self, read: Callable[..., Iterator[Batch]], options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        read: Callable[..., Iterator[Batch]],
+        options: dict[str, Any],
+        unsaved: dict[str, Any] | None = None,
+    ) -> None:
+        """``unsaved``: arguments kept out of the state (a transform: code, given again)."""
         self._read = read
         self._options = options
+        self._unsaved = unsaved or {}
         self._batches: Iterator[Batch] | None = None
 
     def __iter__(self) -> EpochBatches:
@@ -25,7 +32,7 @@ class EpochBatches(Iterator[Batch]):
 
     def __next__(self) -> Batch:
         if self._batches is None:
-            self._batches = self._read(**self._options)
+            self._batches = self._read(**self._options, **self._unsaved)
         batch = next(self._batches)
         self._options["start"] += 1
         return batch
