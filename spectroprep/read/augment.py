@@ -27,8 +27,7 @@ def _bands(rng: np.random.Generator, shape: tuple[int, int], count: int, width: 
     widths = rng.integers(0, width + 1, (batch, count, 1))
     starts = rng.integers(0, np.maximum(size - widths, 0) + 1)
     where = np.arange(size)
-    inside: np.ndarray = ((where >= starts) & (where < starts + widths)).any(axis=1)
-    return inside
+    return np.asarray(((where >= starts) & (where < starts + widths)).any(axis=1))
 
 
 class SpecAugment:
