@@ -55,14 +55,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import functools
 import hashlib
 import importlib.util
 import inspect
 import itertools
 import json
-import mmap
 import os
 import shutil
 import statistics
@@ -79,6 +77,8 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_throughput import RATE, machine_facts, make_corpus, synth_clip  # noqa: E402
+
+from spectroprep.bench.cache import advise, resident  # noqa: E402
 
 if TYPE_CHECKING:
     from spectroprep import Dataset
@@ -100,7 +100,6 @@ SPECTROPREP_ROUTES = ("random single", "random batch", "shuffled epoch", "sequen
 TORCH_ROUTES = ("torch ExampleDataset", "torch BatchDataset")
 NPY_ROUTES = ("random single", "random batch", "shuffled epoch")
 NPY_PER_FOLDER = 1000  # one folder of a million files would make every lookup slow
-RESIDENT_SAMPLE = 2000  # files whose pages mincore counts (all of them when fewer)
 Steps = Generator[int, None, None]  # examples read per step, endlessly
 
 OPEN_PROBE = """
@@ -316,63 +315,6 @@ def prepare(cache: Path, audio: Path, corpus_key: str, target: int) -> Size:
 
 
 # ---------------------------------------------------------------- page cache
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-    ctypes.c_int,
-    ctypes.c_int,
-    ctypes.c_int,
-    ctypes.c_long,
-]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-_MAP_FAILED = ctypes.c_void_p(-1).value
-
-
-def resident_pages(path: str) -> tuple[int, int]:
-    """(pages of ``path`` in the page cache, pages of ``path``), by mincore of a mapping."""
-    size = os.path.getsize(path)
-    pages = -(-size // mmap.PAGESIZE)
-    if not size:
-        return 0, 0
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        addr = _libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-        if addr == _MAP_FAILED:
-            raise OSError(ctypes.get_errno(), f"mmap {path}")
-        try:
-            vec = np.zeros(pages, np.uint8)
-            if _libc.mincore(addr, size, vec.ctypes.data) != 0:
-                raise OSError(ctypes.get_errno(), f"mincore {path}")
-            return int((vec & 1).sum()), pages
-        finally:
-            _libc.munmap(addr, size)
-    finally:
-        os.close(fd)
-
-
-def resident(paths: Sequence[str]) -> float:
-    """Fraction of the pages of ``paths`` (a random sample of RESIDENT_SAMPLE files when
-    there are more) that are in the page cache."""
-    if len(paths) > RESIDENT_SAMPLE:
-        pick = np.random.default_rng(0).choice(len(paths), RESIDENT_SAMPLE, replace=False)
-        paths = [paths[i] for i in pick]
-    counts = np.array([resident_pages(p) for p in paths]).reshape(-1, 2).sum(axis=0)
-    return float(counts[0] / max(counts[1], 1))
-
-
-def advise(paths: Sequence[str], advice: int) -> None:
-    """``posix_fadvise`` the whole of every file of ``paths``."""
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, advice)
-        finally:
-            os.close(fd)
 
 
 def warm(paths: Sequence[str]) -> None:

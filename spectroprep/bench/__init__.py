@@ -7,10 +7,13 @@ shards (as ``ShardSampler`` gives DataLoader workers):
 * sequential: ``batches(shuffle=False)``;
 * random single: ``ds[i]`` at random positions;
 * random batch: ``get_batch`` of ``batch_size`` random positions;
-* shuffled epoch: ``batches(shuffle=True)``, what a training loop reads.
+* shuffled epoch: ``batches(shuffle=True)``, what a training loop reads;
+* with torch installed, a real ``DataLoader`` over ``BatchDataset`` (``loader.py``):
+  what the training process receives, hand-off from the workers included.
 
-The rates count examples delivered as numpy arrays in the reading processes;
-moving batches on to a training process is not included.
+The other rates count examples delivered as numpy arrays in the reading processes.
+With ``cold``, the dataset's pages are taken out of the page cache before each
+measurement (``cache.py``), so the reads go to the disk.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 from ..read.reader import Dataset, open_dataset
 from ..read.sampler import ShardSampler
+from .cache import dataset_files, evict
 
 PATTERNS = ("sequential", "random single", "random batch", "shuffled epoch")
 WARM_UP_S = 0.2
@@ -121,11 +125,20 @@ def measure(
     workers: int,
     batch_size: int = 64,
     seconds: float = 1.0,
+    cold: bool = False,
 ) -> Rate:
-    """Read ``pattern`` for ``seconds`` with ``workers`` processes (0: in this one)."""
-    if pattern not in PATTERNS:
-        raise ValueError(f"pattern must be one of {', '.join(PATTERNS)}, not {pattern!r}")
+    """Read ``pattern`` for ``seconds`` with ``workers`` processes (0: in this one),
+    with the dataset out of the page cache first when ``cold``."""
+    from .loader import loader_patterns, loader_rate
+
+    known = (*PATTERNS, *loader_patterns())
+    if pattern not in known:
+        raise ValueError(f"pattern must be one of {', '.join(known)}, not {pattern!r}")
     ds = open_dataset(path)
+    if cold:
+        evict(dataset_files(Path(path), ds.info))
+    if pattern not in PATTERNS:
+        return loader_rate(Path(path), pattern, workers, batch_size, seconds, ds.example_bytes)
     if workers == 0:
         count, took = _timed(ds, pattern, batch_size, ShardSampler(ds), seconds)
         return Rate(pattern, 0, count, took, ds.example_bytes)
@@ -149,7 +162,12 @@ def run(
     workers: Sequence[int] = (0, 1, 2),
     batch_size: int = 64,
     seconds: float = 1.0,
-    patterns: Sequence[str] = PATTERNS,
+    patterns: Sequence[str] | None = None,
+    cold: bool = False,
 ) -> list[Rate]:
-    """Every pattern with every worker count."""
-    return [measure(path, p, w, batch_size, seconds) for p in patterns for w in workers]
+    """Every pattern (by default the four, then the DataLoader's where torch is
+    installed) with every worker count."""
+    from .loader import loader_patterns
+
+    patterns = (*PATTERNS, *loader_patterns()) if patterns is None else patterns
+    return [measure(path, p, w, batch_size, seconds, cold) for p in patterns for w in workers]

@@ -10,83 +10,114 @@ from typing import Any
 from ..dataset.storage import get_format
 from . import Rate
 
-TRAINING_PATTERN = "shuffled epoch"
+TRAINING_PATTERN = "shuffled epoch"  # what a training loop reads, when no DataLoader ran
 
 
 @dataclass
 class Verdict:
-    """The answer to "is the data loader the bottleneck?" for one step time."""
+    """The answer to "is the data loader the bottleneck?": for a step time, whether the
+    loader keeps up; without one, the shortest step it can feed at each worker count.
+    ``pattern``: the reads judged, a DataLoader's when one was measured."""
 
-    step_ms: float
-    needed: float  # examples/s the model consumes
-    keeps_up: bool
+    pattern: str
+    step_ms: float | None
+    needed: float | None  # examples/s the model consumes
+    keeps_up: bool | None
     best: Rate
+    feeds: list[Rate] = field(default_factory=list)  # the judged pattern at each count
     advice: list[str] = field(default_factory=list)
+    best_batch: int = 64  # the batch size measured
 
     def lines(self, batch_size: int) -> list[str]:
         rate = self.best.examples_per_s
+        if self.step_ms is None or self.needed is None:
+            shortest = [
+                f"{r.workers} worker(s): a step of {_step_ms(r, batch_size):,.2f} ms or more"
+                for r in self.feeds
+            ]
+            return [
+                f"with a batch of {batch_size} ({self.pattern}), this loader feeds "
+                + "; ".join(shortest)
+                + " (give --step-ms for a verdict on your model)"
+            ]
         need = (
             f"the model takes a batch of {batch_size} every {self.step_ms:g} ms "
             f"({self.needed:,.0f} examples/s)"
         )
         if self.keeps_up:
             head = (
-                f"keeps up: {rate:,.0f} examples/s with {self.best.workers} worker(s), "
-                f"{rate / self.needed:.1f}x what {need}"
+                f"keeps up: {rate:,.0f} examples/s with {self.best.workers} worker(s) "
+                f"({self.pattern}), {rate / self.needed:.1f}x what {need}"
             )
         else:
             head = (
                 f"does NOT keep up: at best {rate:,.0f} examples/s "
-                f"({self.best.workers} worker(s)), {rate / self.needed:.2f}x what {need}; "
-                "the data loader is the bottleneck"
+                f"({self.best.workers} worker(s), {self.pattern}), {rate / self.needed:.2f}x "
+                f"what {need}; the data loader is the bottleneck"
             )
         return [head, *(f"- {line}" for line in self.advice)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "pattern": self.pattern,
             "step_ms": self.step_ms,
-            "needed_examples_per_s": round(self.needed, 1),
+            "needed_examples_per_s": None if self.needed is None else round(self.needed, 1),
             "keeps_up": self.keeps_up,
             "best": self.best.to_dict(),
+            "shortest_step_ms": {
+                str(r.workers): round(_step_ms(r, self.best_batch), 3) for r in self.feeds
+            },
             "advice": self.advice,
         }
+
+
+def _step_ms(rate: Rate, batch_size: int) -> float:
+    """The shortest step (ms) ``rate`` feeds a batch of ``batch_size`` to."""
+    return 1000 * batch_size / rate.examples_per_s if rate.examples_per_s else float("inf")
 
 
 def _rates(rates: Sequence[Rate], pattern: str) -> list[Rate]:
     return sorted((r for r in rates if r.pattern == pattern), key=lambda r: r.workers)
 
 
+def judged_pattern(rates: Sequence[Rate]) -> str:
+    """A DataLoader's rates when measured (what training receives), else a shuffled epoch's."""
+    loader = "torch DataLoader"
+    return loader if any(r.pattern == loader for r in rates) else TRAINING_PATTERN
+
+
 def verdict(
     rates: Sequence[Rate],
-    step_ms: float,
+    step_ms: float | None,
     batch_size: int,
     info: dict[str, Any],
     dataset_bytes: int,
     memory_bytes: int | None,
 ) -> Verdict:
-    """Compare the shuffled-epoch rates with what a step of ``step_ms`` needs; the
-    fewest workers that keep up, or the fastest setting and what to change."""
+    """Compare the judged rates with what a step of ``step_ms`` needs: the fewest
+    workers that keep up, or the fastest setting and what to change; without a step
+    time, the shortest step each worker count feeds."""
+    pattern = judged_pattern(rates)
+    epoch = _rates(rates, pattern)
+    best = max(epoch, key=lambda r: r.examples_per_s)
+    if step_ms is None:
+        return Verdict(pattern, None, None, None, best, epoch, best_batch=batch_size)
     needed = batch_size / (step_ms / 1000)
-    epoch = _rates(rates, TRAINING_PATTERN)
     enough = [r for r in epoch if r.examples_per_s >= needed]
     if enough:
-        return Verdict(step_ms, needed, True, enough[0])
-    best = max(epoch, key=lambda r: r.examples_per_s)
-    return Verdict(
-        step_ms, needed, False, best, _advice(rates, best, info, dataset_bytes, memory_bytes)
-    )
+        return Verdict(pattern, step_ms, needed, True, enough[0], epoch, best_batch=batch_size)
+    advice = _advice(epoch, info, dataset_bytes, memory_bytes)
+    return Verdict(pattern, step_ms, needed, False, best, epoch, advice, batch_size)
 
 
 def _advice(
-    rates: Sequence[Rate],
-    best: Rate,
+    epoch: list[Rate],
     info: dict[str, Any],
     dataset_bytes: int,
     memory_bytes: int | None,
 ) -> list[str]:
     storage = info["config"]["storage"]
     tips = []
-    epoch = _rates(rates, TRAINING_PATTERN)
     cores = os.cpu_count() or 1
     first, last = epoch[0], epoch[-1]
     growth = last.examples_per_s / first.examples_per_s if first.examples_per_s else 0.0

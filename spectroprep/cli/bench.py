@@ -32,6 +32,11 @@ from ..read.reader import open_dataset
     show_default=True,
     help="Time per measurement.",
 )
+@click.option(
+    "--cold",
+    is_flag=True,
+    help="Take the dataset out of the page cache before each measurement (reads from disk).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_command(
     dataset: Path,
@@ -39,12 +44,15 @@ def bench_command(
     workers: str,
     step_ms: float | None,
     seconds: float,
+    cold: bool,
     as_json: bool,
 ) -> None:
     """Measure how fast DATASET reads: sequential, random single, random batch and
-    shuffled-epoch examples/s and MB/s, for each worker count."""
+    shuffled-epoch examples/s and MB/s, and through a torch DataLoader where torch is
+    installed, for each worker count; then whether the loader keeps up with a step of
+    --step-ms, or the shortest step it feeds."""
     from ..bench import run  # imported here: this command is its only user
-    from ..bench.report import summarize_rates, table
+    from ..bench.report import cache_lines, page_cache, summarize_rates, table
 
     try:
         counts = sorted({int(w) for w in workers.split(",")})
@@ -55,11 +63,12 @@ def bench_command(
     if counts[0] < 0:
         raise click.BadParameter("worker counts must be 0 or more", param_hint="--workers")
     info = open_dataset(dataset).info
-    rates = run(dataset, counts, batch_size, seconds)
-    summary, judged = summarize_rates(dataset, info, rates, batch_size, seconds, step_ms)
+    cache = page_cache(dataset, info, cold)
+    rates = run(dataset, counts, batch_size, seconds, cold=cold)
+    summary, judged = summarize_rates(dataset, info, rates, batch_size, seconds, step_ms, cache)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo("\n".join(table(summary, rates)))
-    if judged is not None:
-        click.echo("\n".join(judged.lines(batch_size)))
+    click.echo("\n".join(cache_lines(cache, summary["handoff_measured"])))
+    click.echo("\n".join(judged.lines(batch_size)))
