@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from . import Rate
@@ -32,7 +32,9 @@ def loader_patterns() -> tuple[str, ...]:
     return (LOADER, PINNED) if torch.cuda.is_available() else (LOADER,)
 
 
-def _received(path: Path, workers: int, batch_size: int, pinned: bool) -> Iterator[int]:
+def _received(
+    path: Path, workers: int, batch_size: int, pinned: bool
+) -> Generator[int, None, None]:
     """Endless epochs of batches as the training process receives them."""
     from torch.utils.data import DataLoader
 
