@@ -27,6 +27,7 @@ class Verdict:
     feeds: list[Rate] = field(default_factory=list)  # the judged pattern at each count
     advice: list[str] = field(default_factory=list)
     best_batch: int = 64  # the batch size measured
+    notes: list[str] = field(default_factory=list)  # said whether or not it keeps up
 
     def lines(self, batch_size: int) -> list[str]:
         rate = self.best.examples_per_s
@@ -38,7 +39,8 @@ class Verdict:
             return [
                 f"with a batch of {batch_size} ({self.pattern}), this loader feeds "
                 + "; ".join(shortest)
-                + " (give --step-ms for a verdict on your model)"
+                + " (give --step-ms for a verdict on your model)",
+                *(f"- {line}" for line in self.notes),
             ]
         need = (
             f"the model takes a batch of {batch_size} every {self.step_ms:g} ms "
@@ -55,7 +57,7 @@ class Verdict:
                 f"({self.best.workers} worker(s), {self.pattern}), {rate / self.needed:.2f}x "
                 f"what {need}; the data loader is the bottleneck"
             )
-        return [head, *(f"- {line}" for line in self.advice)]
+        return [head, *(f"- {line}" for line in [*self.notes, *self.advice])]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class Verdict:
                 str(r.workers): round(_step_ms(r, self.best_batch), 3) for r in self.feeds
             },
             "advice": self.advice,
+            "notes": self.notes,
         }
 
 
@@ -100,14 +103,32 @@ def verdict(
     pattern = judged_pattern(rates)
     epoch = _rates(rates, pattern)
     best = max(epoch, key=lambda r: r.examples_per_s)
+    notes = _handoff_notes(epoch, batch_size) if pattern != TRAINING_PATTERN else []
     if step_ms is None:
-        return Verdict(pattern, None, None, None, best, epoch, best_batch=batch_size)
+        return Verdict(pattern, None, None, None, best, epoch, [], batch_size, notes)
     needed = batch_size / (step_ms / 1000)
     enough = [r for r in epoch if r.examples_per_s >= needed]
     if enough:
-        return Verdict(pattern, step_ms, needed, True, enough[0], epoch, best_batch=batch_size)
+        return Verdict(pattern, step_ms, needed, True, enough[0], epoch, [], batch_size, notes)
     advice = _advice(epoch, info, dataset_bytes, memory_bytes)
-    return Verdict(pattern, step_ms, needed, False, best, epoch, advice, batch_size)
+    return Verdict(pattern, step_ms, needed, False, best, epoch, advice, batch_size, notes)
+
+
+def _handoff_notes(loader: list[Rate], batch_size: int) -> list[str]:
+    """When DataLoader workers deliver less than none: passing batches between processes
+    costs more than reading them (a no-op producer of 6.6 MB batches reached 8,800
+    examples/s through 2 workers on a 2-core machine, 71,800 without; docs/performance.md)."""
+    alone = next((r for r in loader if r.workers == 0), None)
+    slower = [r for r in loader if r.workers and alone and r.examples_per_s < alone.examples_per_s]
+    if alone is None or not slower:
+        return []
+    worst = min(slower, key=lambda r: r.examples_per_s)
+    return [
+        f"DataLoader workers deliver less than none ({worst.examples_per_s:,.0f} examples/s "
+        f"with {worst.workers} against {alone.examples_per_s:,.0f}): handing batches of "
+        f"{worst.example_bytes * batch_size / 1e6:.1f} MB between processes costs more here than "
+        "reading them; num_workers=0 reads ahead in a background thread all the same"
+    ]
 
 
 def _advice(
