@@ -51,7 +51,7 @@ def test_mixup_mixes_features_and_targets_alike(dataset):
     ds = spectroprep.open_dataset(dataset)
     x, y = ds.get_batch(range(16))
     rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
-    out, targets = Mixup(alpha=0.4, classes=len(ds.classes))(x, y, rng_a)
+    out, targets = Mixup(alpha=0.4, classes=len(ds.classes))(x.copy(), y, rng_a)
     partner = rng_b.permutation(16)
     lam = rng_b.beta(0.4, 0.4, 16).astype(np.float32)
     np.testing.assert_allclose(

@@ -1,5 +1,6 @@
 """Batch transforms on read, in numpy, vectorised over the batch: SpecAugment's time and
-frequency masks, and mixup. A transform is any callable ``(x, y, rng) -> (x, y)``;
+frequency masks, and mixup. A transform is any callable ``(x, y, rng) -> (x, y)``, free to change the batch's arrays
+in place (each batch handed out is its own copy);
 ``Dataset.batches(transform=...)`` hands it a generator seeded by (seed, epoch, batch),
 so an augmented epoch is the same again for the same arguments (and after a resume).
 """
@@ -34,7 +35,7 @@ class SpecAugment:
     """Park et al.'s masks: ``time_masks`` bands of up to ``time_width`` frames and
     ``freq_masks`` bands of up to ``freq_width`` bins, each of a random width and
     place per example, set to ``value`` (``"mean"``: each example's own mean; 0 suits
-    normalised features). Frame targets and labels pass unchanged."""
+    normalised features), in ``x`` itself. Frame targets and labels pass unchanged."""
 
     def __init__(
         self,
@@ -61,7 +62,8 @@ class SpecAugment:
             | _bands(rng, (batch, frames), *self.time)[:, None, :]
         )
         fill = x.mean(axis=(1, 2), keepdims=True) if self.value == "mean" else self.value
-        return np.where(masked, np.asarray(fill, dtype=x.dtype), x), y
+        np.copyto(x, np.asarray(fill, dtype=x.dtype), where=masked)
+        return x, y
 
     def __repr__(self) -> str:
         return f"SpecAugment(time={self.time}, freq={self.freq}, value={self.value!r})"
@@ -85,7 +87,7 @@ class Mixup:
         batch = len(x)
         partner = rng.permutation(batch)
         lam = rng.beta(self.alpha, self.alpha, batch).astype(np.float32)
-        mixed = _mix(x.astype(np.float32, copy=False), partner, lam)
+        mixed = _mix(x.astype(np.float32, copy=False), partner, lam)  # in x, when float32
         if y is None:
             return mixed, None
         if y.ndim == 1:
@@ -102,8 +104,14 @@ class Mixup:
 
 
 def _mix(values: np.ndarray, partner: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``lam * values + (1 - lam) * values[partner]``, in ``values`` itself: one new
+    array, not four (a fresh 6.6 MB array costs as much as the arithmetic)."""
     weight = lam.reshape(-1, *([1] * (values.ndim - 1)))
-    return weight * values + (1 - weight) * values[partner]
+    other = values[partner]
+    other *= 1 - weight
+    values *= weight
+    values += other
+    return values
 
 
 class Compose:
