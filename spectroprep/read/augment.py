@@ -1,6 +1,6 @@
 """Batch transforms on read, in numpy, vectorised over the batch: SpecAugment's time and
-frequency masks, and mixup. A transform is any callable ``(x, y, rng) -> (x, y)``, free to change the batch's arrays
-in place (each batch handed out is its own copy);
+frequency masks, and mixup. A transform is any callable ``(x, y, rng) -> (x, y)``, free
+to change the batch's arrays in place (each batch handed out is its own copy);
 ``Dataset.batches(transform=...)`` hands it a generator seeded by (seed, epoch, batch),
 so an augmented epoch is the same again for the same arguments (and after a resume).
 """
