@@ -72,6 +72,7 @@ class PyDataset(keras.utils.PyDataset):
         self.transform = transform
         self.draw = {"balance": balance, "weights": weights, "length": length}
         self.epoch = 0
+        self._skipped = 0  # batches of a resumed epoch trained on before the restart
         self._in_epoch = False
         self.order = self._order()
 
@@ -79,17 +80,30 @@ class PyDataset(keras.utils.PyDataset):
         return self.dataset.epoch_order(self.shuffle, self.seed, self.epoch, **self.draw)
 
     def __len__(self) -> int:
+        """Batches of this epoch (of a resumed one, those still to train on)."""
         n = self.draw["length"] or len(self.dataset)
-        return batch_count(n, self.batch_size, self.drop_last)
+        return batch_count(n, self.batch_size, self.drop_last) - self._skipped
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
+        index += self._skipped
         start = index * self.batch_size
         x, y = self.dataset.get_batch(self.order[start : start + self.batch_size])
         if self.transform is not None:
             x, y = self.transform(x, y, batch_rng(self.seed, self.epoch, index))
         return x if y is None else (x, y)
+
+    def state_dict(self, trained: int) -> dict[str, int]:
+        """Where training is: this epoch, ``trained`` of its batches done (a callback's
+        count: see ``TrainedBatches``), and the seed."""
+        return {"epoch": self.epoch, "batches": self._skipped + trained, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Go on from ``state``: the next ``fit`` (``initial_epoch=state["epoch"]``) trains
+        on the rest of that epoch, the same batches in the same order, then whole ones."""
+        self.epoch, self.seed, self._skipped = state["epoch"], state["seed"], state["batches"]
+        self.order = self._order()
 
     def on_epoch_begin(self) -> None:
         self._in_epoch = True
@@ -100,5 +114,28 @@ class PyDataset(keras.utils.PyDataset):
         read batches of the first order."""
         if self._in_epoch:
             self.epoch += 1
+            self._skipped = 0
             self.order = self._order()
         self._in_epoch = False
+
+
+class TrainedBatches(keras.callbacks.Callback):
+    """Counts the batches ``fit`` has trained on in the current epoch, so that
+    ``state()`` can be saved with a checkpoint and a restarted job resume there:
+    ``dataset.load_state_dict(saved)`` then ``fit(dataset, initial_epoch=saved["epoch"])``.
+    """
+
+    def __init__(self, dataset: PyDataset) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.trained = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.trained = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.trained = batch + 1
+
+    def state(self) -> dict[str, int]:
+        """The dataset's state after the batches trained on so far."""
+        return self.dataset.state_dict(self.trained)

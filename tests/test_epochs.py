@@ -14,6 +14,8 @@ import spectroprep
 from spectroprep.torch import BatchDataset, ExampleDataset
 
 EPOCHS = 3
+# Keras's torch backend converts tensors through a numpy path numpy 2 deprecates
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +179,59 @@ def test_even_needs_examples_for_every_reader(dataset):
     ds = spectroprep.open_dataset(dataset)
     with pytest.raises(ValueError, match="even=True needs examples for each of the 40 readers"):
         spectroprep.ShardSampler(ds, worker=0, num_workers=40, even=True)
+
+
+class _Stop(Exception):
+    """Ends a fit mid-epoch, as a killed job does."""
+
+
+def test_keras_fit_stopped_mid_epoch_resumes_with_the_rest_of_it(dataset):
+    import keras
+
+    from spectroprep.keras import PyDataset, TrainedBatches
+
+    where = _fingerprints(dataset)
+    seen = []
+
+    class Recording(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.flatten = keras.layers.Flatten()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(self.flatten(x))
+
+        def train_step(self, data):
+            seen.extend(where[row.tobytes()] for row in keras.ops.convert_to_numpy(data[0]))
+            return super().train_step(data)
+
+    def model_for(batches):
+        model = Recording()
+        model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
+        model.run_eagerly = True
+        model.train_on_batch(*batches[0])  # built before fit
+        del seen[:]
+        return model
+
+    class StopAfter(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 3:
+                raise _Stop
+
+    batches = PyDataset(dataset, batch_size=8, seed=6)
+    reference = [int(i) for i in batches.dataset.epoch_order(seed=6, epoch=1)]
+    model = model_for(batches)
+    trained = TrainedBatches(batches)
+    model.fit(batches, epochs=1, verbose=0, shuffle=False)  # epoch 0, whole
+    with pytest.raises(_Stop):
+        model.fit(batches, initial_epoch=1, epochs=2, verbose=0, shuffle=False,
+                  callbacks=[trained, StopAfter()])  # fmt: skip
+    state = trained.state()
+    assert state["epoch"] == 1 and state["batches"] == 4
+    before = seen[-32:]
+    again = PyDataset(dataset, batch_size=8)  # another seed: the state brings its own
+    again.load_state_dict(state)
+    model = model_for(again)
+    model.fit(again, initial_epoch=1, epochs=2, verbose=0, shuffle=False)
+    assert before + seen == reference
