@@ -81,7 +81,7 @@ class PyDataset(keras.utils.PyDataset):
 
     def __len__(self) -> int:
         """Batches of this epoch (of a resumed one, those still to train on)."""
-        n = self.draw["length"] or len(self.dataset)
+        n = len(self.dataset) if self.draw["length"] is None else self.draw["length"]
         return batch_count(n, self.batch_size, self.drop_last) - self._skipped
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
@@ -96,12 +96,17 @@ class PyDataset(keras.utils.PyDataset):
 
     def state_dict(self, trained: int) -> dict[str, int]:
         """Where training is: this epoch, ``trained`` of its batches done (a callback's
-        count: see ``TrainedBatches``), and the seed."""
-        return {"epoch": self.epoch, "batches": self._skipped + trained, "seed": self.seed}
+        count: see ``TrainedBatches``), and the seed. Once an epoch has ended (Keras
+        moves the dataset on before its callbacks' ``on_epoch_end``), the next one,
+        from its start."""
+        done = self._skipped + trained if self._in_epoch else 0
+        return {"epoch": self.epoch, "batches": done, "seed": self.seed}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Go on from ``state``: the next ``fit`` (``initial_epoch=state["epoch"]``) trains
-        on the rest of that epoch, the same batches in the same order, then whole ones."""
+        """Go on from ``state``: the next ``fit(initial_epoch=state["epoch"],
+        epochs=state["epoch"] + 1)`` trains on the rest of that epoch, the same batches
+        in the same order; later ``fit`` calls on whole epochs (Keras counts a
+        dataset's batches once per ``fit``, so the short epoch needs one of its own)."""
         self.epoch, self.seed, self._skipped = state["epoch"], state["seed"], state["batches"]
         self.order = self._order()
 

@@ -23,6 +23,8 @@ from multiprocessing import context, sharedctypes
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 try:
     import torch
     from torch.utils import data
@@ -102,31 +104,63 @@ class EpochBatchSampler(data.Sampler[list[int]]):
         self.drop_last = drop_last
         self.draw = {"balance": balance, "weights": weights, "length": length}
         self.epoch = 0
-        self._start = self._taken = 0  # batches of the epoch to skip; handed out
+        self._progress = _Progress()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
-        self._taken = 0
 
     def __len__(self) -> int:
-        n = self.draw["length"] or len(self.dataset)
+        n = len(self.dataset) if self.draw["length"] is None else self.draw["length"]
         return batch_count(n, self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[list[int]]:
+        first = self._progress.begin(self.epoch)
         order = self.dataset.epoch_order(seed=self.seed, epoch=self.epoch, **self.draw)
-        first, self._start = self._start, 0
+        return self._batches(order, first)
+
+    def _batches(self, order: np.ndarray, first: int) -> Iterator[list[int]]:
         for batch in range(first, len(self)):
-            self._taken = batch + 1
+            self._progress.taken = batch + 1
             yield order[batch * self.batch_size : (batch + 1) * self.batch_size].tolist()
 
     def state_dict(self) -> dict[str, int]:
         """The epoch and the batches of it handed out (torchdata's StatefulDataLoader
         calls this)."""
-        return {"epoch": self.epoch, "batches": self._taken, "seed": self.seed}
+        return {**self._progress.state(self.epoch), "seed": self.seed}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Go on from ``state``: the next iteration yields the rest of its epoch."""
-        self.epoch, self._start, self.seed = state["epoch"], state["batches"], state["seed"]
+        """Go on from ``state``: its epoch's next iteration yields the rest of it."""
+        self.seed = state["seed"]
+        self.epoch = state["epoch"]
+        self._progress.resume(state)
+
+
+class _Progress:
+    """Batches of the epoch being read that are handed out, and a saved position to go
+    on from: used by the next iteration of that same epoch only (a state saved at an
+    epoch's end, or another epoch set since, starts a whole epoch)."""
+
+    def __init__(self) -> None:
+        self.epoch: int | None = None  # of the iteration under way
+        self.taken = 0
+        self._pending: tuple[int, int] | None = None
+
+    def begin(self, epoch: int) -> int:
+        """An iteration of ``epoch`` starts: the batches it skips."""
+        pending, self._pending = self._pending, None
+        first = pending[1] if pending is not None and pending[0] == epoch else 0
+        self.epoch, self.taken = epoch, first
+        return first
+
+    def state(self, epoch: int) -> dict[str, int]:
+        if self._pending is not None:
+            return {"epoch": self._pending[0], "batches": self._pending[1]}
+        if self.epoch is None:
+            return {"epoch": epoch, "batches": 0}
+        return {"epoch": self.epoch, "batches": self.taken}
+
+    def resume(self, state: dict[str, int]) -> None:
+        self._pending = (int(state["epoch"]), int(state["batches"]))
 
 
 class SharedEpoch:
@@ -195,17 +229,20 @@ class BatchDataset(data.IterableDataset):
             "transform": transform,
         }
         self._epoch = SharedEpoch()
-        self._start = self._taken = 0  # batches of the epoch to skip; handed out
+        self._progress = _Progress()
 
     @property
     def epoch(self) -> int:
         return self._epoch.value
 
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self.set_epoch(epoch)
+
     def set_epoch(self, epoch: int) -> None:
         """The epoch the next iteration reads, in this process and in every DataLoader
         worker, persistent ones included."""
         self._epoch.value = epoch
-        self._taken = 0
 
     def sampler(self) -> ShardSampler:
         """The shards this process reads: by DataLoader worker and DDP rank."""
@@ -223,23 +260,31 @@ class BatchDataset(data.IterableDataset):
         return sampler
 
     def __iter__(self) -> Iterator[Sample]:
-        first, self._start = self._start, 0
-        self._taken = first
-        for x, y in self.sampler().batches(self.batch_size, start=first, **self.batch_options):
-            self._taken += 1
-            yield torch.from_numpy(x) if y is None else (torch.from_numpy(x), torch.from_numpy(y))
+        # not a generator: the progress is set now, when torchdata asks a worker for its
+        # state right after starting an epoch
+        first = self._progress.begin(self.epoch)
+        batches = self.sampler().batches(self.batch_size, start=first, **self.batch_options)
+        return self._tensors(batches)
+
+    def _tensors(self, batches: Iterator[Any]) -> Iterator[Sample]:
+        for x, y in batches:
+            self._progress.taken += 1
+            features = torch.from_numpy(np.ascontiguousarray(x))  # a transform's may not be
+            yield features if y is None else (features, torch.from_numpy(np.ascontiguousarray(y)))
 
     def state_dict(self) -> dict[str, int]:
         """The epoch, and the batches of it this reader (this process, or this
         DataLoader worker) has handed out: what torchdata's StatefulDataLoader keeps
         for each worker, or, without workers, what to save after taking batches from
         ``iter(dataset)``."""
-        seed = self.batch_options["seed"]
-        return {"epoch": self.epoch, "batches": self._taken, "seed": seed}
+        return {**self._progress.state(self.epoch), "seed": self.batch_options["seed"]}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Go on from ``state``: the next iteration yields the rest of its epoch, the
-        same batches in the same order (the same dataset and arguments given)."""
-        self.set_epoch(state["epoch"])
+        """Go on from ``state``: the next iteration of its epoch yields the rest of it,
+        the same batches in the same order (the same dataset and arguments given). In
+        the training process this also sets the epoch; a DataLoader worker (torchdata
+        loads each one's state) leaves the shared epoch to ``set_epoch``."""
         self.batch_options["seed"] = state["seed"]
-        self._start = self._taken = state["batches"]
+        if data.get_worker_info() is None:
+            self.set_epoch(state["epoch"])
+        self._progress.resume(state)

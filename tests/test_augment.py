@@ -125,3 +125,27 @@ def test_the_users_own_transform_through_torch_and_keras(dataset):
     expected = keras_batches.dataset.get_batch(keras_batches.order[8:16])[0] + 1.0
     np.testing.assert_allclose(x, expected)
     assert calls[-1] == batch_rng(2, 0, 1).integers(1 << 30)
+
+
+def test_each_batch_epoch_and_reader_gets_its_own_draws(dataset):
+    ds = spectroprep.open_dataset(dataset)
+    draws = []
+
+    def note(x, y, rng):
+        draws.append(int(rng.integers(1 << 60)))
+        return x + 1.0, y
+
+    plain = [x for x, _ in ds.batches(8, shuffle=False, shards=[0, 1])]
+    for epoch in (0, 1):  # the same batches, shuffle off: only the epoch differs
+        marked = [x for x, _ in ds.batches(8, shuffle=False, epoch=epoch, seed=1, shards=[0, 1],
+                                           transform=note)]  # fmt: skip
+        for a, b in zip(plain, marked, strict=True):
+            np.testing.assert_allclose(b, a + 1.0)  # applied to every batch
+    per_epoch = len(plain)
+    assert draws[:per_epoch] != draws[per_epoch:]  # another epoch, other draws
+    assert len(set(draws[:per_epoch])) == per_epoch  # every batch its own
+    # two readers' first batches (disjoint shards) get different draws
+    del draws[:]
+    for shards in ([0], [1]):
+        next(ds.batches(8, seed=1, shards=shards, transform=note, prefetch=0))
+    assert draws[0] != draws[1]

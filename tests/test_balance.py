@@ -96,11 +96,12 @@ def test_weights_draw_by_them_and_zero_is_never(imbalanced):
         ds.epoch_order(balance="classes")
 
 
-def test_balanced_batches_through_a_dataloader_resume(imbalanced):
+def test_balanced_batches_through_a_dataloader_and_a_resumed_epoch(imbalanced):
     batches = BatchDataset(imbalanced, batch_size=10, seed=4, balance="class")
     seen = [y for _, y in DataLoader(batches, batch_size=None, num_workers=2)]
     labels = np.concatenate(seen)
     assert len(labels) == 90  # each worker draws as many as its shards hold
+    # each worker balances the classes of its own shards (files come by class here)
     assert np.bincount(labels, minlength=3)[2] > 15  # siren, 10 of 90 in the data
     ds = spectroprep.open_dataset(imbalanced)
     it = ds.batches(16, seed=3, balance="class", length=160)
@@ -110,3 +111,16 @@ def test_balanced_batches_through_a_dataloader_resume(imbalanced):
     assert len(first) + len(rest) == len(whole) == 10
     for a, b in zip(first + rest, whole, strict=True):
         np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_a_long_balanced_epoch_is_still_read_a_window_at_a_time(imbalanced):
+    from spectroprep.read.epochs import fitted
+
+    order, ends = fitted(np.arange(10), np.array([4, 8, 10]), 25)
+    assert order.tolist() == list(range(10)) * 2 + list(range(5))
+    assert ends.tolist() == [4, 8, 10, 14, 18, 20, 24, 25]
+    ds = spectroprep.open_dataset(imbalanced)
+    x = np.concatenate(
+        [b for b, _ in ds.batches(16, seed=1, shuffle_window=32, length=10 * len(ds))]
+    )
+    assert len(x) == 10 * len(ds)

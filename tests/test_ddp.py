@@ -71,8 +71,12 @@ def test_two_ranks_with_kept_workers_read_each_example_once_per_epoch(dataset, t
         )
         for r in range(2)
     ]
-    for rank in ranks:
-        assert rank.wait(timeout=120) == 0
+    try:
+        for rank in ranks:
+            assert rank.wait(timeout=120) == 0
+    finally:  # a rank that failed leaves the other waiting at its barrier
+        for rank in ranks:
+            rank.kill()
     runs = [json.loads(out.read_text()) for out in outs]  # [rank][epoch][batch][row]
     with spectroprep.open_dataset(dataset) as ds:
         everything = sorted(r.tobytes().hex() for r in ds.get_batch(range(len(ds)))[0])

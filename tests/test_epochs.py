@@ -233,5 +233,17 @@ def test_keras_fit_stopped_mid_epoch_resumes_with_the_rest_of_it(dataset):
     again = PyDataset(dataset, batch_size=8)  # another seed: the state brings its own
     again.load_state_dict(state)
     model = model_for(again)
-    model.fit(again, initial_epoch=1, epochs=2, verbose=0, shuffle=False)
+    saved = TrainedBatches(again)
+
+    class SaveAtEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.state = saved.state()
+
+    at_end = SaveAtEnd()
+    model.fit(again, initial_epoch=1, epochs=2, verbose=0, shuffle=False, callbacks=[saved, at_end])
     assert before + seen == reference
+    # saved at the epoch's end: the next epoch, whole
+    assert at_end.state == {"epoch": 2, "batches": 0, "seed": 6}
+    del seen[:]
+    model.fit(again, initial_epoch=2, epochs=3, verbose=0, shuffle=False)
+    assert seen == [int(i) for i in again.dataset.epoch_order(seed=6, epoch=2)]

@@ -159,3 +159,37 @@ def test_a_loop_killed_mid_epoch_and_restarted_sees_each_example_once(dataset, t
     assert len(seen) - len(everything) <= 4
     deduplicated = list(dict.fromkeys(seen))
     assert deduplicated == order
+
+
+@pytest.mark.parametrize("at", ["mid-epoch", "epoch end", "first step"])
+def test_kept_workers_over_epochs_resume_from_any_checkpoint(dataset, at):
+    """Persistent workers (torchdata asks each for its state as an epoch starts), a second
+    epoch, and checkpoints in its middle, at the first epoch's end, and at the second
+    epoch's first step (before every worker has handed out a batch)."""
+
+    def loader(batches):
+        return StatefulDataLoader(batches, batch_size=None, num_workers=2, persistent_workers=True)
+
+    reference_batches = BatchDataset(dataset, batch_size=4, seed=2)
+    reference = loader(reference_batches)
+    epochs = []
+    for epoch in range(2):
+        reference_batches.set_epoch(epoch)
+        epochs.append(_rows(reference))
+    batches = BatchDataset(dataset, batch_size=4, seed=2)
+    first = loader(batches)
+    list(first)  # epoch 0
+    if at == "epoch end":
+        state, taken = first.state_dict(), []
+    else:
+        batches.set_epoch(1)
+        it = iter(first)
+        taken = [next(it) for _ in range(1 if at == "first step" else 9)]
+        state = first.state_dict()
+        del it
+    del first
+    again = BatchDataset(dataset, batch_size=4, seed=2)
+    resumed = loader(again)
+    resumed.load_state_dict(state)
+    again.set_epoch(1)  # the training loop sets each epoch, as always
+    assert _rows(taken) + _rows(resumed) == epochs[1]

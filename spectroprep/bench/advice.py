@@ -102,6 +102,8 @@ def verdict(
     time, the shortest step each worker count feeds."""
     pattern = judged_pattern(rates)
     epoch = _rates(rates, pattern)
+    if not epoch:
+        raise ValueError(f"no {pattern} rates to judge: measure that pattern too")
     best = max(epoch, key=lambda r: r.examples_per_s)
     notes = _handoff_notes(epoch, batch_size) if pattern != TRAINING_PATTERN else []
     if step_ms is None:

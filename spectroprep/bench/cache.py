@@ -5,6 +5,7 @@ memory or the disk, and measure the disk on request."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
 import os
 from collections.abc import Sequence
@@ -15,19 +16,23 @@ import numpy as np
 
 _SAMPLE = 2000  # files whose pages are counted, at most (a random sample)
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [
-    ctypes.c_void_p,
-    ctypes.c_size_t,
-    ctypes.c_int,
-    ctypes.c_int,
-    ctypes.c_int,
-    ctypes.c_long,
-]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-_MAP_FAILED = ctypes.c_void_p(-1).value
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library's mmap, munmap and mincore (POSIX; loaded when first asked for)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    return libc
 
 
 def dataset_files(root: Path, info: dict[str, Any]) -> list[str]:
@@ -51,16 +56,17 @@ def resident_pages(path: str) -> tuple[int, int]:
         return 0, 0
     fd = os.open(path, os.O_RDONLY)
     try:
-        addr = _libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-        if addr == _MAP_FAILED:
+        libc = _libc()
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr == ctypes.c_void_p(-1).value:  # MAP_FAILED
             raise OSError(ctypes.get_errno(), f"mmap {path}")
         try:
             vec = np.zeros(pages, np.uint8)
-            if _libc.mincore(addr, size, vec.ctypes.data) != 0:
+            if libc.mincore(addr, size, vec.ctypes.data) != 0:
                 raise OSError(ctypes.get_errno(), f"mincore {path}")
             return int((vec & 1).sum()), pages
         finally:
-            _libc.munmap(addr, size)
+            libc.munmap(addr, size)
     finally:
         os.close(fd)
 
@@ -88,6 +94,8 @@ def advise(paths: Sequence[str], advice: int) -> None:
 def evict(paths: Sequence[str]) -> None:
     """Take ``paths`` out of the page cache: written back first (DONTNEED drops clean
     pages only)."""
+    if not hasattr(os, "posix_fadvise"):
+        raise OSError("this system has no posix_fadvise to take files out of the page cache")
     os.sync()
     advise(paths, os.POSIX_FADV_DONTNEED)
 

@@ -7,6 +7,7 @@ so an augmented epoch is the same again for the same arguments (and after a resu
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,9 +18,10 @@ Transform = Callable[[np.ndarray, Labels, np.random.Generator], tuple[np.ndarray
 _STREAM = 0x5EED  # keeps a batch's transform draws apart from the epoch's order
 
 
-def batch_rng(seed: int, epoch: int, batch: int) -> np.random.Generator:
-    """The generator a transform gets for batch ``batch`` of an epoch."""
-    return np.random.default_rng([seed, epoch, batch, _STREAM])
+def batch_rng(seed: int, epoch: int, batch: int, reader: int = 0) -> np.random.Generator:
+    """The generator a transform gets for batch ``batch`` of an epoch, in ``reader`` (each
+    DataLoader worker and DDP rank its own, or their batches would share their masks)."""
+    return np.random.default_rng([seed, epoch, batch, reader, _STREAM])
 
 
 def _bands(rng: np.random.Generator, shape: tuple[int, int], count: int, width: int) -> np.ndarray:
@@ -47,7 +49,7 @@ class SpecAugment:
     ) -> None:
         if min(time_masks, time_width, freq_masks, freq_width) < 0:
             raise ValueError("mask counts and widths must be at least 0")
-        if not (value == "mean" or isinstance(value, int | float)):
+        if not (value == "mean" or isinstance(value, numbers.Real)):
             raise ValueError(f"value must be 'mean' or a number, not {value!r}")
         self.time = (time_masks, time_width)
         self.freq = (freq_masks, freq_width)
@@ -132,7 +134,8 @@ def transformed(
     seed: int,
     epoch: int,
     first: int,
+    reader: int = 0,
 ) -> Iterator[tuple[np.ndarray, Labels]]:
     """``batches`` (of an epoch, from batch ``first`` on) through ``transform``."""
     for index, (x, y) in enumerate(batches, start=first):
-        yield transform(x, y, batch_rng(seed, epoch, index))
+        yield transform(x, y, batch_rng(seed, epoch, index, reader))

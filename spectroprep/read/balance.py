@@ -36,7 +36,7 @@ def sampling_weights(
 
 def _class_weights(labels: np.ndarray) -> np.ndarray:
     if labels.ndim == 1:  # class ids; -1: no class
-        counts = np.bincount(labels[labels >= 0])
+        counts = np.bincount(labels[labels >= 0], minlength=int(labels.max(initial=0)) + 1)
         return np.where(labels >= 0, 1.0 / counts[np.maximum(labels, 0)].clip(1), 0.0)
     counts = labels.sum(axis=0, dtype=np.int64)
     inverse = np.where(counts > 0, 1.0 / np.maximum(counts, 1), 0.0)

@@ -92,9 +92,11 @@ def fitted(order: np.ndarray, ends: np.ndarray, length: int) -> tuple[np.ndarray
     repeating the order from its start (as a window of its own)."""
     if length < 0 or (length and not len(order)):
         raise ValueError(f"cannot make {len(order)} examples into {length}")
-    if length <= len(order):
-        return order[:length], np.r_[ends[ends < length], length]
-    return np.resize(order, length), np.r_[ends, length]
+    if length > len(order):  # the order again and again, window by window
+        times = -(-length // len(order))
+        ends = np.concatenate([ends + k * len(order) for k in range(times)])
+        order = np.resize(order, length)
+    return order[:length], np.r_[ends[ends < length], length]
 
 
 def window_batches(

@@ -394,7 +394,8 @@ class Dataset:
         )
         batches = window_batches(self, order, ends, batch_size, drop_last, start)
         if transform is not None:
-            batches = transformed(batches, transform, seed, epoch, start)
+            reader = 0 if not shards else 1 + min(shards)  # readers own disjoint shards
+            batches = transformed(batches, transform, seed, epoch, start, reader)
         return prefetched(batches, prefetch) if prefetch else batches
 
     def epoch_order(

@@ -39,8 +39,8 @@ class ShardSampler:
 
     ``even=True`` gives every reader the same number of examples, and so of batches
     (DDP's ranks then never wait on one that ran dry): the mean over the readers,
-    rounded up. A reader with more leaves the last of its shuffled epoch out (other
-    examples each epoch); one with fewer repeats the first of its epoch. Either is at
+    rounded up. A reader with more leaves the last of its epoch out (other examples
+    each epoch, when shuffled); one with fewer repeats the first of its epoch. Either is at
     most the gap between a reader and the mean, under a data file's worth, as whole
     files are shared out largest first.
     """
@@ -86,7 +86,7 @@ class ShardSampler:
 
     def batches(self, batch_size: int = 64, **options: Any) -> Iterator[Batch]:
         """``dataset.batches`` over this reader's shards only, for ``self.epoch``."""
-        length = self.examples if self.even else None
+        length = self.examples if self.even else options.pop("length", None)
         return self.dataset.batches(
             batch_size, epoch=self.epoch, shards=self.shards, length=length, **options
         )
