@@ -59,6 +59,11 @@ class PyDataset(keras.utils.PyDataset):
         max_queue_size: int = 10,
         **options: Any,
     ) -> None:
+        if "reader" in options:
+            raise TypeError(
+                "PyDataset takes open_dataset's options as keywords (normalize=..., "
+                "where=...), not reader={...}"
+            )
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
         )

@@ -124,3 +124,20 @@ def test_a_long_balanced_epoch_is_still_read_a_window_at_a_time(imbalanced):
         [b for b, _ in ds.batches(16, seed=1, shuffle_window=32, length=10 * len(ds))]
     )
     assert len(x) == 10 * len(ds)
+
+
+def test_a_weighted_epoch_resumes_with_the_same_weights_only(imbalanced):
+    ds = spectroprep.open_dataset(imbalanced)
+    weights = np.linspace(0.1, 1.0, len(ds))
+    it = ds.batches(16, seed=2, weights=weights)
+    first = [next(it) for _ in range(2)]
+    state = it.state_dict()
+    assert "weights" not in state and len(state["weights_digest"]) == 16  # not 90 numbers
+    rest = list(ds.batches(**state, weights=weights))
+    whole = list(ds.batches(16, seed=2, weights=weights))
+    for a, b in zip(first + rest, whole, strict=True):
+        np.testing.assert_array_equal(a[0], b[0])
+    with pytest.raises(ValueError, match="drawn by weights: give the same weights="):
+        ds.batches(**state)
+    with pytest.raises(ValueError, match="drawn by other weights"):
+        ds.batches(**state, weights=weights[::-1])

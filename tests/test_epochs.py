@@ -134,6 +134,8 @@ def test_keras_takes_the_reader_options_as_the_torch_adapters_do(dataset):
     assert x.dtype == np.float32 and len(x) == len(reference) < len(_fingerprints(dataset))
     with pytest.raises(TypeError, match="unexpected keyword argument 'normalise'"):
         PyDataset(dataset, normalise=True)
+    with pytest.raises(TypeError, match="not reader="):
+        PyDataset(dataset, reader={"normalize": True})
 
 
 @pytest.mark.parametrize(("world", "workers"), [(1, 3), (2, 2), (3, 2)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import xxhash
 
 BALANCE = ("class",)
 
@@ -59,3 +60,10 @@ def drawn_order(
         raise ValueError("no example here has a weight above 0: nothing to draw")
     order = candidates[rng.choice(len(candidates), size=length, p=chances / total)]
     return order, np.r_[np.arange(window, length, window), length].astype(np.int64)
+
+
+def weights_digest_of(weights: Any) -> str | None:
+    """A short digest of per-example weights, for a saved epoch to check them by."""
+    if weights is None:
+        return None
+    return xxhash.xxh3_64_hexdigest(np.ascontiguousarray(weights, dtype=np.float64).tobytes())

@@ -22,7 +22,7 @@ from ..dataset.stats import normalizer
 from ..dataset.storage import get_format
 from ..errors import DatasetError
 from .augment import Transform, transformed
-from .balance import drawn_order, sampling_weights
+from .balance import drawn_order, sampling_weights, weights_digest_of
 from .epochs import Batch, epoch_order, fitted, run_length, window_batches
 from .prefetch import prefetched
 from .resume import EpochBatches
@@ -323,6 +323,7 @@ class Dataset:
         balance: str | None = None,
         weights: Any = None,
         transform: Transform | None = None,
+        weights_digest: str | None = None,
     ) -> EpochBatches:
         """One epoch of (X, y) batches, every example exactly once (of ``shards``,
         data file indices, when given; see ShardSampler); ``length`` cuts the epoch
@@ -347,7 +348,9 @@ class Dataset:
         The epoch begins at batch ``start``. Its ``state_dict()`` holds these
         arguments with ``start`` at the batches handed out so far:
         ``batches(**state)`` (or ``load_state_dict(state)`` before the first batch)
-        goes on from there after a restart (a transform is given again).
+        goes on from there after a restart. A transform and weights are given again:
+        the state keeps the weights' digest (not a number per example), and a resume
+        with other weights, or none, is refused.
         """
         if batch_size < 1 or prefetch < 0 or start < 0:
             raise ValueError(
@@ -355,6 +358,13 @@ class Dataset:
                 f"{batch_size}, {prefetch} and {start}"
             )
         self._epoch_files(shuffle_window, shards)
+        digest = weights_digest_of(weights)
+        if weights_digest != digest and weights_digest is not None:
+            raise ValueError(
+                "this epoch was drawn by other weights: give the same weights= to resume it"
+                if digest
+                else "this epoch was drawn by weights: give the same weights= to resume it"
+            )
         if seed is None:
             seed = drawn_seed()
         options = {
@@ -369,9 +379,10 @@ class Dataset:
             "length": length,
             "start": start,
             "balance": balance,
-            "weights": None if weights is None else np.asarray(weights).tolist(),
+            "weights_digest": digest,
         }
-        return EpochBatches(self._read_batches, options, {"transform": transform})
+        unsaved = {"transform": transform, "weights": weights}
+        return EpochBatches(self._read_batches, options, unsaved)
 
     def _read_batches(
         self,
@@ -386,6 +397,7 @@ class Dataset:
         length: int | None,
         start: int,
         balance: str | None,
+        weights_digest: str | None,  # checked by batches()
         weights: Any,
         transform: Transform | None,
     ) -> Iterator[Batch]:
