@@ -7,7 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is first importe
 
 import numpy as np
 import pytest
-from conftest import build_small
+from conftest import build_small, positions_by_bytes
 from torch.utils.data import DataLoader
 
 import spectroprep
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:Depreca
 @pytest.fixture(scope="module")
 def dataset(small_audio):
     return build_small(small_audio, "epochs")
-
-
-def _fingerprints(path):
-    with spectroprep.open_dataset(path) as ds:
-        x, _ = ds.get_batch(range(len(ds)))
-    return {row.tobytes(): i for i, row in enumerate(x)}
 
 
 def _epochs(loader, set_epoch, where, epochs=EPOCHS):
@@ -44,7 +38,7 @@ def _epochs(loader, set_epoch, where, epochs=EPOCHS):
 def test_batch_dataset_epochs_reach_every_worker(dataset, workers, persistent):
     """``persistent_workers=True`` keeps the workers' copies of the dataset between
     epochs: ``set_epoch`` in the training process must still reach them."""
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     batches = BatchDataset(dataset, batch_size=8, seed=7)
     loader = DataLoader(
         batches, batch_size=None, num_workers=workers, persistent_workers=persistent
@@ -60,7 +54,7 @@ def test_batch_dataset_epochs_reach_every_worker(dataset, workers, persistent):
 
 
 def test_batch_dataset_epoch_can_be_set_back_for_kept_workers(dataset):
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     batches = BatchDataset(dataset, batch_size=8, seed=1)
     loader = DataLoader(batches, batch_size=None, num_workers=2, persistent_workers=True)
     first = _epochs(loader, batches.set_epoch, where, 2)
@@ -70,7 +64,7 @@ def test_batch_dataset_epoch_can_be_set_back_for_kept_workers(dataset):
 
 @pytest.mark.parametrize("persistent", [False, True])
 def test_example_dataset_batch_sampler_with_kept_workers(dataset, persistent):
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     examples = ExampleDataset(dataset)
     sampler = examples.batch_sampler(batch_size=16, seed=3)
     loader = DataLoader(
@@ -105,7 +99,7 @@ def test_a_batch_dataset_pickles_outside_a_loader(dataset):
 def test_kept_workers_started_by_spawn_see_the_epoch_too(dataset):
     """Spawned workers get the dataset pickled while they start: the epoch goes along
     as shared memory, not as the number it was."""
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     batches = BatchDataset(dataset, batch_size=8, seed=7)
     loader = DataLoader(
         batches,
@@ -131,7 +125,7 @@ def test_keras_takes_the_reader_options_as_the_torch_adapters_do(dataset):
     order = reference.epoch_order(seed=2, epoch=0)
     x = np.concatenate([batches[k][0] for k in range(len(batches))])
     np.testing.assert_array_equal(x, reference.get_batch(order)[0])
-    assert x.dtype == np.float32 and len(x) == len(reference) < len(_fingerprints(dataset))
+    assert x.dtype == np.float32 and len(x) == len(reference) < len(positions_by_bytes(dataset))
     with pytest.raises(TypeError, match="unexpected keyword argument 'normalise'"):
         PyDataset(dataset, normalise=True)
     with pytest.raises(TypeError, match="not reader="):
@@ -142,7 +136,7 @@ def test_keras_takes_the_reader_options_as_the_torch_adapters_do(dataset):
 @pytest.mark.parametrize("drop_last", [False, True])
 def test_even_gives_every_rank_and_worker_the_same_batches(dataset, world, workers, drop_last):
     ds = spectroprep.open_dataset(dataset)
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     readers = [
         spectroprep.ShardSampler(
             ds, rank=r, world_size=world, worker=w, num_workers=workers, even=True
@@ -169,7 +163,7 @@ def test_even_gives_every_rank_and_worker_the_same_batches(dataset, world, worke
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create 3 worker processes")
 def test_even_batch_dataset_with_three_workers(dataset):
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     batches = BatchDataset(dataset, batch_size=5, seed=0, even=True)
     seen = [where[r.numpy().tobytes()] for x, _ in DataLoader(batches, batch_size=None,
             num_workers=3) for r in x]  # fmt: skip
@@ -192,7 +186,7 @@ def test_keras_fit_stopped_mid_epoch_resumes_with_the_rest_of_it(dataset):
 
     from spectroprep.keras import PyDataset, TrainedBatches
 
-    where = _fingerprints(dataset)
+    where = positions_by_bytes(dataset)
     seen = []
 
     class Recording(keras.Model):

@@ -91,12 +91,10 @@ def reads(
             epoch += 1
 
 
-def _timed(
-    ds: Dataset, pattern: str, batch_size: int, sampler: ShardSampler, seconds: float
-) -> tuple[int, float]:
-    """Examples read in about ``seconds`` after a warm-up, and the exact time taken."""
-    steps = reads(ds, pattern, batch_size, sampler)
-    end = time.perf_counter() + WARM_UP_S
+def timed_steps(steps: Iterator[int], seconds: float, warm_up_s: float) -> tuple[int, float]:
+    """Examples of ``steps`` (examples per step) in about ``seconds`` after ``warm_up_s``
+    of untimed ones, and the exact time taken."""
+    end = time.perf_counter() + warm_up_s
     for _ in steps:
         if time.perf_counter() >= end:
             break
@@ -108,6 +106,13 @@ def _timed(
         if time.perf_counter() >= end:
             break
     return count, time.perf_counter() - start
+
+
+def _timed(
+    ds: Dataset, pattern: str, batch_size: int, sampler: ShardSampler, seconds: float
+) -> tuple[int, float]:
+    """Examples read in about ``seconds`` after a warm-up, and the exact time taken."""
+    return timed_steps(reads(ds, pattern, batch_size, sampler), seconds, WARM_UP_S)
 
 
 def _worker(

@@ -5,11 +5,10 @@ process receives batches at, hand-off from the workers included."""
 from __future__ import annotations
 
 import importlib.util
-import time
 from collections.abc import Generator
 from pathlib import Path
 
-from . import Rate
+from . import Rate, timed_steps
 
 LOADER = "torch DataLoader"
 PINNED = "torch DataLoader, pinned"
@@ -62,17 +61,7 @@ def loader_rate(
     """Examples/s received from a DataLoader for about ``seconds`` after a warm-up."""
     steps = _received(path, workers, batch_size, pattern == PINNED)
     try:
-        end = time.perf_counter() + WARM_UP_S
-        for _ in steps:
-            if time.perf_counter() >= end:
-                break
-        count = 0
-        start = time.perf_counter()
-        for got in steps:
-            count += got
-            if time.perf_counter() >= start + seconds:
-                break
-        took = time.perf_counter() - start
+        count, took = timed_steps(steps, seconds, WARM_UP_S)
     finally:
         steps.close()  # the loader's workers end with it
     return Rate(pattern, workers, count, took, example_bytes)
