@@ -27,7 +27,14 @@ from spectroprep.verify import verify
 
 FOLDS = 5
 # (extension, sample rate, channels) in turn: the containers and rates users have
-KINDS = [(".flac", 44100, 2), (".ogg", 48000, 1), (".wav", 22050, 1), (".wav", 44100, 2)]
+KINDS = [
+    (".flac", 44100, 2),
+    (".ogg", 48000, 1),
+    (".wav", 22050, 1),
+    (".wav", 44100, 2),
+    (".mp3", 48000, 2),
+]
+SUBTYPES = {".mp3": "MPEG_LAYER_III"}
 TRAIN = {"fold": [1, 2, 3]}
 
 
@@ -39,9 +46,9 @@ def _folds_corpus(root):
         ext, rate, channels = KINDS[i % len(KINDS)]
         fold = i % FOLDS + 1
         name = f"rec{i}{ext}"
-        path = write_audio(
-            root / "audio" / name, 0.7 + 0.5 * (i % 6), rate, channels=channels, seed=i
-        )
+        seconds = 0.7 + 0.5 * (i % 6)
+        path = write_audio(root / "audio" / name, seconds, rate, channels=channels, seed=i,
+                           subtype=SUBTYPES.get(ext))  # fmt: skip
         if fold > 1:  # each fold 6 dB below the one before: the subsets' means differ
             x, rate = sf.read(path)
             sf.write(path, x * 0.5 ** (fold - 1), rate, subtype=sf.info(path).subtype)
