@@ -2,9 +2,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Keras on TensorFlow and the tf.data route, tested without torch (TensorFlow pins an
+# older h5py than the main environment's)
+TF_VENV := .venv-tf
+TF_STAMP := $(TF_VENV)/.installed
 DEMO_DIR ?= demo-work
 
-.PHONY: install demo test lint bench bench-scale bench-peers clean
+.PHONY: install install-tf demo test lint bench bench-scale bench-peers clean
 
 install: $(STAMP)
 
@@ -14,11 +18,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+install-tf: $(TF_STAMP)
+
+$(TF_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(TF_VENV)
+	$(TF_VENV)/bin/pip install --quiet --upgrade pip
+	$(TF_VENV)/bin/pip install --quiet -e '.[tensorflow-test]'
+	touch $(TF_STAMP)
+
 demo: install
 	$(BIN)/python -m spectroprep.demo $(DEMO_DIR)
 
-test: install
-	$(BIN)/python -m pytest -q
+test: install install-tf
+	$(BIN)/python -m pytest -q --ignore=tests/test_tensorflow.py
+	KERAS_BACKEND=tensorflow $(TF_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+		tests/test_keras.py tests/test_tensorflow.py
 
 lint: install
 	$(BIN)/ruff check spectroprep tests
@@ -27,7 +41,7 @@ lint: install
 	$(BIN)/lint-imports
 
 # every benchmark, side by side with its baselines; writes benchmarks/RESULTS.md
-bench: install
+bench: install install-tf
 	$(BIN)/python benchmarks/run_all.py bench-work
 
 # reading at 10k, 100k and 1.02M examples (2,000 shards): up to an hour and ~35 GB of
@@ -42,5 +56,5 @@ bench-peers: install
 	$(BIN)/pip install --quiet torch==2.13.0 lhotse lilcom
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TF_VENV) $(DEMO_DIR) bench-work .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -8,7 +8,9 @@ limit), reading at 100k examples against 10k (datasets cached in WORKDIR/scale/c
 shard memory, the feature function against librosa, grouped splits against
 scikit-learn, subsets read with ``where`` and their merged statistics against a
 permutation read and a numpy pass, frame targets as runs against dense arrays, and
-the training loop's options (balance, transforms, a real DataLoader) against plain reads.
+the training loop's options (balance, transforms, a real DataLoader) against plain reads,
+and each framework's route into training (tf.data, Keras on TensorFlow, torch) against a
+plain loop in the same environment.
 
 Usage: python benchmarks/run_all.py [WORKDIR] [--quick] [--out benchmarks/RESULTS.md]
 """
@@ -243,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     frames_args = ["--clips", "40", "--rounds", "3"] if args.quick else []
     frames_md, frames_s = run("frame_targets.py", str(work), *frames_args)
     loop_md, loop_s = run("training_loop.py", str(work), *quick)
+    routes_md, routes_s = run("framework_routes.py", str(work), *quick)
     startup = json.loads((work / "startup" / "startup.json").read_text())
     build = json.loads((results / "build.json").read_text())
     read = json.loads((results / "reader.json").read_text())
@@ -264,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(build {build_s:.0f} s{real_s}, reading {read_s:.0f} s, reading at scale "
             f"{scale_s:.0f} s, shard {shard_s:.0f} s, "
             f"features {feature_s:.0f} s, start-up {startup_s:.0f} s, subsets {subsets_s:.0f} s, "
-            f"frame targets {frames_s:.0f} s, training loop {loop_s:.0f} s). Every ratio compares "
+            f"frame targets {frames_s:.0f} s, training loop {loop_s:.0f} s, framework routes "
+            f"{routes_s:.0f} s). Every ratio compares "
             "figures of this one run.",
             "",
             *machine_facts(),
@@ -301,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             frames_md.strip(),
             "",
             loop_md.replace("\n# ", "\n### ").strip(),
+            "",
+            routes_md.strip(),
             "",
             "## Start-up (benchmarks/startup.py)",
             "",

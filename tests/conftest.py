@@ -284,6 +284,15 @@ def small_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def unlabelled(small_audio: Path) -> Path:
+    """The small audio built without labels (as for self-supervised pretraining)."""
+    out = small_audio.parent / "unlabelled"
+    if not (out / "dataset.json").exists():
+        spectroprep.build(small_audio, out, jobs=1, overrides=SMALL)
+    return out
+
+
 def build_small(audio: Path, name: str, *overrides: str, format: str = "hdf5") -> Path:
     """A dataset of ``small_audio`` in 0.1 s windows, 13 examples per shard, built
     once per name (beside the audio)."""

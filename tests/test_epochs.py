@@ -1,10 +1,6 @@
 """Epochs in real training loops: every epoch a new order that depends only on (seed,
 epoch), every example once, however the DataLoader's workers are set up."""
 
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is first imported
-
 import numpy as np
 import pytest
 from conftest import build_small, positions_by_bytes
@@ -14,8 +10,6 @@ import spectroprep
 from spectroprep.torch import BatchDataset, ExampleDataset
 
 EPOCHS = 3
-# Keras's torch backend converts tensors through a numpy path numpy 2 deprecates
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -115,23 +109,6 @@ def test_kept_workers_started_by_spawn_see_the_epoch_too(dataset):
     assert seen[0] != seen[1]
 
 
-def test_keras_takes_the_reader_options_as_the_torch_adapters_do(dataset):
-    from spectroprep.keras import PyDataset
-
-    label = spectroprep.open_dataset(dataset).classes[0]
-    options = {"normalize": True, "where": {"label": label}}
-    batches = PyDataset(dataset, batch_size=4, seed=2, workers=2, **options)
-    reference = spectroprep.open_dataset(dataset, **options)
-    order = reference.epoch_order(seed=2, epoch=0)
-    x = np.concatenate([batches[k][0] for k in range(len(batches))])
-    np.testing.assert_array_equal(x, reference.get_batch(order)[0])
-    assert x.dtype == np.float32 and len(x) == len(reference) < len(positions_by_bytes(dataset))
-    with pytest.raises(TypeError, match="unexpected keyword argument 'normalise'"):
-        PyDataset(dataset, normalise=True)
-    with pytest.raises(TypeError, match="not reader="):
-        PyDataset(dataset, reader={"normalize": True})
-
-
 @pytest.mark.parametrize(("world", "workers"), [(1, 3), (2, 2), (3, 2)])
 @pytest.mark.parametrize("drop_last", [False, True])
 def test_even_gives_every_rank_and_worker_the_same_batches(dataset, world, workers, drop_last):
@@ -175,71 +152,3 @@ def test_even_needs_examples_for_every_reader(dataset):
     ds = spectroprep.open_dataset(dataset)
     with pytest.raises(ValueError, match="even=True needs examples for each of the 40 readers"):
         spectroprep.ShardSampler(ds, worker=0, num_workers=40, even=True)
-
-
-class _Stop(Exception):
-    """Ends a fit mid-epoch, as a killed job does."""
-
-
-def test_keras_fit_stopped_mid_epoch_resumes_with_the_rest_of_it(dataset):
-    import keras
-
-    from spectroprep.keras import PyDataset, TrainedBatches
-
-    where = positions_by_bytes(dataset)
-    seen = []
-
-    class Recording(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.flatten = keras.layers.Flatten()
-            self.dense = keras.layers.Dense(2)
-
-        def call(self, x):
-            return self.dense(self.flatten(x))
-
-        def train_step(self, data):
-            seen.extend(where[row.tobytes()] for row in keras.ops.convert_to_numpy(data[0]))
-            return super().train_step(data)
-
-    def model_for(batches):
-        model = Recording()
-        model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
-        model.run_eagerly = True
-        model.train_on_batch(*batches[0])  # built before fit
-        del seen[:]
-        return model
-
-    class StopAfter(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 3:
-                raise _Stop
-
-    batches = PyDataset(dataset, batch_size=8, seed=6)
-    reference = [int(i) for i in batches.dataset.epoch_order(seed=6, epoch=1)]
-    model = model_for(batches)
-    trained = TrainedBatches(batches)
-    model.fit(batches, epochs=1, verbose=0, shuffle=False)  # epoch 0, whole
-    with pytest.raises(_Stop):
-        model.fit(batches, initial_epoch=1, epochs=2, verbose=0, shuffle=False,
-                  callbacks=[trained, StopAfter()])  # fmt: skip
-    state = trained.state()
-    assert state["epoch"] == 1 and state["batches"] == 4
-    before = seen[-32:]
-    again = PyDataset(dataset, batch_size=8)  # another seed: the state brings its own
-    again.load_state_dict(state)
-    model = model_for(again)
-    saved = TrainedBatches(again)
-
-    class SaveAtEnd(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            self.state = saved.state()
-
-    at_end = SaveAtEnd()
-    model.fit(again, initial_epoch=1, epochs=2, verbose=0, shuffle=False, callbacks=[saved, at_end])
-    assert before + seen == reference
-    # saved at the epoch's end: the next epoch, whole
-    assert at_end.state == {"epoch": 2, "batches": 0, "seed": 6}
-    del seen[:]
-    model.fit(again, initial_epoch=2, epochs=3, verbose=0, shuffle=False)
-    assert seen == [int(i) for i in again.dataset.epoch_order(seed=6, epoch=2)]

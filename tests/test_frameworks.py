@@ -1,24 +1,16 @@
-"""The PyTorch and Keras adapters with the real frameworks: short training loops of
-a tiny model, with two loader workers, consume every example once per epoch."""
+"""The PyTorch adapters with the real framework: short training loops of a tiny model,
+with two loader workers, consume every example once per epoch (Keras: test_keras.py)."""
 
-import os
 import pickle
 
-os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is first imported
-
-import keras
 import numpy as np
 import pytest
 import torch
-from conftest import SMALL, build_small, positions_by_bytes
+from conftest import build_small, positions_by_bytes
 from torch.utils.data import DataLoader
 
 import spectroprep
-from spectroprep.keras import PyDataset
 from spectroprep.torch import BatchDataset, ExampleDataset
-
-# Keras's torch backend converts tensors through a numpy path numpy 2 deprecates
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -87,55 +79,6 @@ def test_torch_adapters_pickle_without_open_files(dataset):
     np.testing.assert_array_equal(copy[3][0].numpy(), examples[3][0].numpy())
 
 
-class _Recording(keras.Model):
-    """A tiny model that notes the examples of every batch it trains on."""
-
-    def __init__(self, where, seen):
-        super().__init__()
-        self.where = where
-        self.note = seen.extend  # a plain list: Keras would track a list attribute
-        self.flatten = keras.layers.Flatten()
-        self.dense = keras.layers.Dense(2)
-
-    def call(self, x):
-        return self.dense(self.flatten(x))
-
-    def train_step(self, data):
-        x = data[0]
-        self.note(self.where[row.tobytes()] for row in keras.ops.convert_to_numpy(x))
-        return super().train_step(data)
-
-
-def test_keras_fit_with_two_worker_processes_reads_each_example_once(dataset):
-    where, _ = _fingerprints(dataset)
-    batches = PyDataset(dataset, batch_size=16, seed=2, workers=2, use_multiprocessing=True)
-    seen = []
-    model = _Recording(where, seen)
-    model.compile(
-        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    )
-    model.run_eagerly = True
-    model.train_on_batch(*batches[0])  # built before fit: Keras then peeks at no batch
-    del seen[:]
-    n = len(where)
-    history = model.fit(batches, epochs=3, verbose=0, shuffle=False)
-    assert len(history.history["loss"]) == 3 and len(seen) == 3 * n
-    epochs = [seen[:n], seen[n : 2 * n], seen[2 * n :]]
-    for epoch in epochs:
-        assert sorted(epoch) == list(range(n))
-    assert epochs[0] != epochs[1] != epochs[2]  # a new shuffle each epoch
-    assert len(batches) == -(-n // 16)
-
-
-@pytest.fixture(scope="module")
-def unlabelled(small_audio):
-    """The small audio built without labels (as for self-supervised pretraining)."""
-    out = small_audio.parent / "unlabelled"
-    if not (out / "dataset.json").exists():
-        spectroprep.build(small_audio, out, jobs=1, overrides=SMALL)
-    return out
-
-
 def test_unlabelled_data_goes_through_torch_default_collate(unlabelled):
     where, labels = _fingerprints(unlabelled)
     assert labels is None
@@ -153,11 +96,3 @@ def test_unlabelled_data_goes_through_torch_default_collate(unlabelled):
         assert isinstance(x, torch.Tensor) and x.shape[1:] == (257, 11)
         seen += [where[row.numpy().tobytes()] for row in x]
     assert sorted(seen) == sorted(2 * list(range(len(where))))  # once per loader
-
-
-def test_unlabelled_data_goes_to_keras_as_features_alone(unlabelled):
-    batches = PyDataset(unlabelled, batch_size=16, seed=2)
-    x = batches[0]
-    assert isinstance(x, np.ndarray) and x.shape == (16, 257, 11)
-    model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(3)])
-    assert model.predict(batches, verbose=0).shape == (len(batches.dataset), 3)
