@@ -150,7 +150,9 @@ def _fit_case(name: str, path: Path, ds, epochs: int) -> float:
 # ---------------------------------------------------------------- the parent
 
 
-def _measure(name: str, path: Path, epochs: int, pythons: dict[str, str]) -> float | None:
+def _measure(
+    name: str, path: Path, epochs: int, pythons: dict[str, str], versions: dict[str, str]
+) -> float | None:
     python = pythons.get(CASES[name][0])
     if python is None:
         return None
@@ -161,16 +163,19 @@ def _measure(name: str, path: Path, epochs: int, pythons: dict[str, str]) -> flo
     )
     if out.returncode:
         raise SystemExit(f"case {name} failed:\n{out.stderr[-3000:]}")
-    return float(out.stdout.strip().splitlines()[-1])
+    rate, version = out.stdout.split()[-2:]
+    versions[CASES[name][0]] = version
+    return float(rate)
 
 
 def table(path: Path, rounds: int, epochs: int, pythons: dict[str, str]) -> list[str]:
     names = list(CASES)
     rates: dict[str, list[float]] = {name: [] for name in names}
+    versions: dict[str, str] = {}  # h5py's, by environment
     for r in range(rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            rate = _measure(name, path, epochs, pythons)
+            rate = _measure(name, path, epochs, pythons, versions)
             if rate is not None:
                 rates[name].append(rate)
             print(f"round {r}: {name} {rate}", file=sys.stderr, flush=True)
@@ -180,7 +185,8 @@ def table(path: Path, rounds: int, epochs: int, pythons: dict[str, str]) -> list
         "|---|---|---:|---:|",
     ]
     for name, (env, what) in CASES.items():
-        label = "main (h5py 3.16, torch)" if env == "torch" else ".venv-tf (h5py 3.14)"
+        where = "main, torch" if env == "torch" else ".venv-tf"
+        label = f"{where} (h5py {versions.get(env, '?')})"
         if name not in median:
             lines.append(f"| {label} | {what} | not measured: `make install-tf` | |")
             continue
@@ -198,10 +204,10 @@ def main() -> int:
     parser.add_argument("--case", choices=list(CASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        if CASES[args.case][0] == "tf":
-            print(_tf_case(args.case, args.path, args.epochs))
-        else:
-            print(_torch_case(args.case, args.path, args.epochs))
+        import h5py
+
+        case = _tf_case if CASES[args.case][0] == "tf" else _torch_case
+        print(case(args.case, args.path, args.epochs), h5py.__version__)
         return 0
     sys.path.insert(0, str(HERE))
     from subsets import dataset

@@ -3,8 +3,12 @@
 ``batches_dataset`` gives a ``tf.data.Dataset`` of whole batches in the chunk-aware
 shuffled order of ``Dataset.batches``. Each batch is one ``get_batch`` call, made in
 tf.data's own threads (a parallel, order-keeping ``map``) while the model trains.
-Every pass over the dataset (each epoch of ``model.fit``, each ``for`` loop) is the
-next epoch, with a new order; the order depends only on the seed and the epoch.
+
+A pass over the pipeline reads the current epoch, and once a pass has handed out that
+epoch's last batch, the next pass reads the next epoch: each epoch of ``model.fit``,
+each ``for`` loop over it, gets a new order, which depends only on the seed and the
+epoch. Passes that stop early (a peek at one batch, the batch Keras takes to build a
+model under a distribution strategy, a ``break``) leave the epoch where it was.
 
 Batches are read into 64-byte aligned arrays: TensorFlow takes such an array as it
 is, and copies any other (docs/performance.md has the measurement).
@@ -41,20 +45,38 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return raw[skip : skip + nbytes].view(dtype).reshape(shape)
 
 
-class _Epochs:
-    """Hands out epoch numbers, one per pass over the pipeline, from ``first``; the
-    first pass starts at batch ``start``, later ones at their first batch."""
+class _Passes:
+    """Which epoch a pass over the pipeline reads, and from which batch: the current
+    one, moved on when a pass has delivered its last batch. A resumed pipeline
+    (``start`` > 0) gives the rest of its epoch once, then refuses another pass, as
+    Keras would take that pass's length for every later epoch's."""
 
-    def __init__(self, first: int, start: int) -> None:
-        self._next = first
-        self._start = start
+    def __init__(self, epoch: int, start: int, batches: int) -> None:
+        self.epoch, self.start, self.batches = epoch, start, batches
+        self.resumed = start > 0
+        self.finished = False  # a resumed pipeline's pass has been delivered
         self._lock = threading.Lock()
 
     def __call__(self) -> Iterator[tuple[int, int]]:
         with self._lock:
-            epoch, start = self._next, self._start
-            self._next, self._start = epoch + 1, 0
+            if self.finished:
+                raise RuntimeError(
+                    f"this pipeline resumed epoch {self.epoch} at batch {self.start} and "
+                    f"has given the rest of it; make batches_dataset(..., epoch="
+                    f"{self.epoch + 1}) for the epochs after it"
+                )
+            epoch, start = self.epoch, self.start
         yield epoch, start
+
+    def delivered(self, epoch: np.int64, batch: np.int64) -> np.int64:
+        """Called as each batch leaves the pipeline."""
+        with self._lock:
+            if int(batch) == self.batches - 1 and int(epoch) == self.epoch:
+                if self.resumed:
+                    self.finished = True
+                else:
+                    self.epoch += 1
+        return np.int64(0)
 
 
 def batches_dataset(
@@ -76,22 +98,30 @@ def batches_dataset(
     """Batches ``(X (B, F, T), y)`` of a spectroprep dataset as a ``tf.data.Dataset``
     (X alone when the dataset is unlabelled), ready for ``model.fit`` or a loop.
 
-    The first pass is epoch ``epoch`` from its batch ``start`` (to resume a job
-    from a saved ``(epoch, batches trained)``, with the same ``seed``); each later
-    pass the next epoch, whole. ``balance``, ``weights``, ``length`` and ``transform`` work
-    as ``Dataset.batches``'s; a transform's draws depend on (seed, epoch, batch).
-    ``parallel`` is how many batches tf.data reads at once; any other keyword is an
-    ``open_dataset`` option (``targets``, ``normalize``, ``where``...).
+    Passes read epoch ``epoch``, then the next ones (see the module's docstring).
+    ``start`` > 0 resumes a job from a saved (epoch, batches trained): the pipeline
+    then gives the rest of that epoch, once. ``seed`` must then be the run's: pass
+    one from the start (``None`` draws one, which a restart cannot know).
+    ``balance``, ``weights``, ``length`` and ``transform`` work as
+    ``Dataset.batches``'s; a transform's draws depend on (seed, epoch, batch).
+    ``parallel`` is how many batches tf.data reads at once (by default, as many as
+    TensorFlow's autotuning picks); any other keyword is an ``open_dataset`` option
+    (``targets``, ``normalize``, ``where``...).
     """
     dataset = as_dataset(source, **options)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    seed = drawn_seed() if seed is None else seed
+    if parallel < 1 and parallel != tf.data.AUTOTUNE:
+        raise ValueError(f"parallel must be at least 1 or tf.data.AUTOTUNE, not {parallel}")
+    if seed is None:
+        if epoch or start:
+            raise ValueError("resuming at an epoch or batch needs the run's seed=")
+        seed = drawn_seed()
     draw = {"balance": balance, "weights": weights, "length": length}
     batches = batch_count(len(dataset) if length is None else length, batch_size, drop_last)
-    if not 0 <= start <= batches:
+    if not 0 <= start < max(batches, 1):
         raise ValueError(f"start must be within the epoch's {batches} batches, not {start}")
-    orders: dict[int, np.ndarray] = {}  # the epochs being read: at most two at a time
+    orders: dict[int, np.ndarray] = {}  # the epochs being read: two at most, as a rule
     orders_lock = threading.Lock()
 
     def order_of(e: int) -> np.ndarray:
@@ -116,25 +146,31 @@ def batches_dataset(
     probe = read(np.int64(epoch), np.int64(0))
     dtypes = [tf.as_dtype(a.dtype) for a in probe]
     shapes = [(None, *a.shape[1:]) for a in probe]
+    passes = _Passes(epoch, start, batches)
 
     def tensors(e: tf.Tensor, index: tf.Tensor) -> Any:
         out = tf.numpy_function(read, [e, index], dtypes, stateful=False)
         out = [tf.ensure_shape(t, s) for t, s in zip(out, shapes, strict=True)]
-        return out[0] if len(out) == 1 else tuple(out)
+        return (e, index, *out)
+
+    def handed_out(e: tf.Tensor, index: tf.Tensor, *out: tf.Tensor) -> Any:
+        # a map after the prefetch runs as the consumer takes each batch
+        noted = tf.numpy_function(passes.delivered, [e, index], tf.int64)
+        with tf.control_dependencies([noted]):
+            out = tuple(tf.identity(t) for t in out)
+        return out[0] if len(out) == 1 else out
 
     def positions(e: tf.Tensor, first: tf.Tensor) -> tf.data.Dataset:
         return tf.data.Dataset.range(first, batches).map(lambda i: (e, i))
 
-    passes = tf.data.Dataset.from_generator(
-        _Epochs(epoch, start),
-        output_signature=(tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int64)),
-    )
     pipeline = (
-        passes.flat_map(positions)
+        tf.data.Dataset.from_generator(
+            passes, output_signature=(tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int64))
+        )
+        .flat_map(positions)
         .map(tensors, num_parallel_calls=parallel, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
+        .map(handed_out)
     )
-    if start:
-        return pipeline  # its passes differ in length: Keras counts each as it goes
-    # the batch count of every pass, for len() and Keras's progress bar
-    return pipeline.apply(tf.data.experimental.assert_cardinality(batches))
+    # every pass's batch count, for len() and Keras's progress bar
+    return pipeline.apply(tf.data.experimental.assert_cardinality(batches - start))

@@ -62,46 +62,97 @@ def test_every_pass_is_the_next_epoch_in_the_order_of_seed_and_epoch(dataset, dr
         assert not np.array_equal(passes[0][1], passes[1][1])
 
 
-def test_fit_trains_on_each_example_once_per_epoch(dataset):
-    where = positions_by_bytes(dataset)
-    ds = spectroprep.open_dataset(dataset)
-    seen = []
+class Recording(keras.Model):
+    """A tiny classifier that notes the examples of every batch it trains on."""
 
-    class Recording(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.flatten = keras.layers.Flatten()
-            self.dense = keras.layers.Dense(len(ds.classes))
+    def __init__(self, where, seen, classes):
+        super().__init__()
+        self.where = where
+        self.note = seen.extend  # a plain list: Keras would track a list attribute
+        self.flatten = keras.layers.Flatten()
+        self.dense = keras.layers.Dense(classes)
 
-        def call(self, x):
-            return self.dense(self.flatten(x))
+    def call(self, x):
+        return self.dense(self.flatten(x))
 
-        def train_step(self, data):
-            seen.extend(where[row.tobytes()] for row in keras.ops.convert_to_numpy(data[0]))
-            return super().train_step(data)
+    def train_step(self, data):
+        self.note(self.where[row.tobytes()] for row in keras.ops.convert_to_numpy(data[0]))
+        return super().train_step(data)
 
-    model = Recording()
+
+def _recording_model(dataset, seen):
+    model = Recording(positions_by_bytes(dataset), seen, 2)
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
     model.run_eagerly = True
+    return model
+
+
+def _epoch_orders(ds, epochs):
+    return [int(i) for e in epochs for i in ds.epoch_order(seed=SEED, epoch=e)]
+
+
+def test_fit_trains_on_each_example_once_per_epoch(dataset):
+    ds = spectroprep.open_dataset(dataset)
+    seen = []
+    model = _recording_model(dataset, seen)
     pipeline = batches_dataset(dataset, batch_size=8, seed=SEED)
     history = model.fit(pipeline, epochs=3, verbose=0, shuffle=False)  # shuffled already
     assert all(np.isfinite(history.history["loss"]))
-    n = len(ds)
-    for epoch in range(3):
-        assert seen[epoch * n : (epoch + 1) * n] == list(ds.epoch_order(seed=SEED, epoch=epoch))
+    assert seen == _epoch_orders(ds, [0, 1, 2])
 
 
-def test_a_resumed_pipeline_gives_the_rest_of_its_epoch_then_whole_ones(dataset):
+def test_a_distribution_strategy_peeking_at_a_batch_takes_no_epoch(dataset):
+    """Under a strategy, Keras takes one batch from a new pass before each fit."""
+    ds = spectroprep.open_dataset(dataset)
+    seen = []
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        model = _recording_model(dataset, seen)
+    pipeline = batches_dataset(dataset, batch_size=8, seed=SEED)
+    model.fit(pipeline, epochs=2, verbose=0, shuffle=False)
+    model.fit(pipeline, initial_epoch=2, epochs=3, verbose=0, shuffle=False)
+    assert seen == _epoch_orders(ds, [0, 1, 2])
+
+
+def test_a_pass_stopped_early_leaves_the_epoch_where_it_was(dataset):
+    ds = spectroprep.open_dataset(dataset)
+    pipeline = batches_dataset(dataset, batch_size=8, seed=SEED)
+    next(iter(pipeline))  # a peek
+    for k, _ in enumerate(pipeline):
+        if k == 2:
+            break
+    (x, _), (x1, _) = _passes(pipeline, 2)
+    np.testing.assert_array_equal(x, ds.get_batch(ds.epoch_order(seed=SEED, epoch=0))[0])
+    np.testing.assert_array_equal(x1, ds.get_batch(ds.epoch_order(seed=SEED, epoch=1))[0])
+
+
+def test_a_resumed_pipeline_gives_the_rest_of_its_epoch_once(dataset):
     ds = spectroprep.open_dataset(dataset)
     pipeline = batches_dataset(dataset, batch_size=8, seed=SEED, epoch=1, start=3)
-    first, second = _passes(pipeline, 2)
+    assert len(pipeline) == -(-len(ds) // 8) - 3
+    ((x, _),) = _passes(pipeline, 1)
     rest = np.concatenate([x for x, _ in ds.batches(8, seed=SEED, epoch=1, start=3)])
-    np.testing.assert_array_equal(first[0], rest)
-    np.testing.assert_array_equal(second[0], ds.get_batch(ds.epoch_order(seed=SEED, epoch=2))[0])
+    np.testing.assert_array_equal(x, rest)
+    with pytest.raises(tf.errors.OpError, match=r"epoch=2\) for the epochs after it"):
+        _passes(pipeline, 1)
+    # in Keras: a fit of its own for the rest, then a pipeline from the next epoch
+    seen = []
+    model = _recording_model(dataset, seen)
+    rest = batches_dataset(dataset, batch_size=8, seed=SEED, epoch=1, start=3)
+    model.fit(rest, initial_epoch=1, epochs=2, verbose=0, shuffle=False)
+    later = batches_dataset(dataset, batch_size=8, seed=SEED, epoch=2)
+    model.fit(later, initial_epoch=2, epochs=4, verbose=0, shuffle=False)
+    assert seen == _epoch_orders(ds, [1])[24:] + _epoch_orders(ds, [2, 3])
+
+
+def test_mistakes_are_named(dataset):
     with pytest.raises(ValueError, match="start must be within the epoch's"):
-        batches_dataset(dataset, batch_size=8, start=1000)
+        batches_dataset(dataset, batch_size=8, seed=1, start=1000)
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         batches_dataset(dataset, batch_size=0)
+    with pytest.raises(ValueError, match="resuming at an epoch or batch needs the run's seed="):
+        batches_dataset(dataset, epoch=3)
+    with pytest.raises(ValueError, match="parallel must be at least 1"):
+        batches_dataset(dataset, parallel=0)
 
 
 def test_transforms_draw_as_in_dataset_batches(dataset):
@@ -127,7 +178,21 @@ def test_reader_options_and_unlabelled_datasets(dataset, unlabelled):
     assert sum(len(x) for x in features) == len(spectroprep.open_dataset(unlabelled))
 
 
-def test_batches_are_read_into_aligned_memory():
-    for shape in [(3, 257, 11), (1, 1, 1), (64, 64, 1001)]:
-        a = aligned_empty(shape, np.dtype(np.float32))
-        assert a.ctypes.data % 64 == 0 and a.shape == shape and a.flags.c_contiguous
+def test_tensorflow_takes_the_read_batches_without_a_copy(dataset, monkeypatch):
+    import spectroprep.tensorflow as adapter
+
+    made = []
+
+    def recorded(shape, dtype):
+        made.append(aligned_empty(shape, dtype))
+        return made[-1]
+
+    monkeypatch.setattr(adapter, "aligned_empty", recorded)
+    pipeline = batches_dataset(dataset, batch_size=8, seed=SEED, shuffle=False)
+    x, _ = next(iter(pipeline))
+    # the first batch was read twice: once to learn the dtypes, once in the pipeline
+    read = [a for a in made if a.shape == tuple(x.shape) and np.array_equal(a, x.numpy())]
+    assert len(read) == 2 and all(a.ctypes.data % 64 == 0 for a in read)
+    for a in read:
+        a[0, 0, 0] = 1234.5
+    assert x.numpy()[0, 0, 0] == 1234.5  # the tensor is the memory read into
