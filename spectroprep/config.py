@@ -8,6 +8,7 @@ config (a preset name or a path) is merged over it, then ``--set`` overrides.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -307,17 +308,11 @@ class Config:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], origin: str = "config") -> Config:
         """Build from nested sections; unknown or missing keys are errors naming them."""
-        unknown = set(data) - set(SECTIONS)
-        if unknown:
-            raise ConfigError(f"{origin}: unknown section(s) {', '.join(sorted(unknown))}")
+        check_keys(data, origin)
         sections = {}
         for name, section_cls in SECTIONS.items():
             values = dict(data.get(name, {}))
             fields = {f.name: f for f in dataclasses.fields(section_cls)}
-            extra = sorted(set(values) - set(fields))
-            if extra:
-                keys = ", ".join(f"{name}.{k}" for k in extra)
-                raise ConfigError(f"{origin}: unknown key(s) {keys}")
             missing = sorted(set(fields) - set(values))
             if missing:
                 keys = ", ".join(f"{name}.{k}" for k in missing)
@@ -358,6 +353,34 @@ class Config:
         return Config.from_dict(data)
 
 
+def check_keys(data: Mapping[str, Any], origin: str) -> None:
+    """Every section and key of ``data`` is one the config has; else an error naming
+    the first stranger and the closest known name."""
+    for section in sorted(data):
+        if section not in SECTIONS:
+            raise ConfigError(
+                f"{origin}: unknown section [{section}]{_closest(section, list(SECTIONS))}"
+            )
+        known = _names(SECTIONS[section])
+        unknown = sorted(set(data[section]) - set(known))
+        if unknown:
+            key = unknown[0]
+            # the closest key of the section, else the same key in another section
+            elsewhere = [f"{s}.{key}" for s, c in SECTIONS.items() if key in _names(c)]
+            near = _closest(key, known) or _closest(key, elsewhere, cutoff=0)
+            raise ConfigError(f"{origin}: unknown key {section}.{key}{near}")
+
+
+def _names(section: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(section)]
+
+
+def _closest(name: str, known: list[str], cutoff: float = 0.6) -> str:
+    """A "did you mean" hint naming the known name most like ``name``, or nothing."""
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
+    return f"; did you mean {matches[0]!r}?" if matches else ""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
@@ -384,6 +407,8 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any], origin: str) -> None
     for section, values in update.items():
         if not isinstance(values, Mapping):
             raise ConfigError(f"{origin}: {section!r} must be a [section] table")
+    check_keys(update, origin)
+    for section, values in update.items():
         base.setdefault(section, {}).update(values)
 
 
@@ -403,18 +428,17 @@ def parse_override(text: str) -> tuple[str, str, Any]:
 def load_config(config: str | Path | Config | None = None, overrides: Iterable[str] = ()) -> Config:
     """Resolve defaults, a preset name or TOML path, and ``section.key=value`` overrides."""
     if isinstance(config, Config):
-        data = config.to_dict()
-        origin = "config"
+        data, layers = config.to_dict(), ["the config given"]
     else:
-        default = presets_dir() / "default.toml"
-        data = _read_toml(default)
-        origin = str(default)
+        data, layers = _read_toml(presets_dir() / "default.toml"), ["the built-in default"]
         if config is not None:
             path = _find_config(config)
-            _merge(data, _read_toml(path), str(path))
-            origin = str(path)
+            # a preset by its name, never by a path inside the package
+            layer = f"preset {path.stem}" if path.parent == presets_dir() else str(path)
+            _merge(data, _read_toml(path), layer)
+            layers.append(layer)
     for text in overrides:
         section, key, value = parse_override(text)
         _merge(data, {section: {key: value}}, f"--set {text}")
-        origin = f"{origin} with --set"
-    return Config.from_dict(data, origin)
+        layers.append(f"--set {text}")
+    return Config.from_dict(data, layers[-1] if len(layers) < 3 else " + ".join(layers[1:]))

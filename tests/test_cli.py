@@ -59,7 +59,7 @@ def test_errors_are_one_line_exit_2_for_bad_input_1_otherwise(corpus, tmp_path):
 
     result = run("build", corpus, "--out", tmp_path / "ds", "--set", "spectrogram.nfft=1")
     assert result.exit_code == 2
-    assert "unknown key(s) spectrogram.nfft" in result.output
+    assert "unknown key spectrogram.nfft; did you mean 'n_fft'?" in result.output
 
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")

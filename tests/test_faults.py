@@ -59,7 +59,7 @@ def flawed_inputs(root: Path) -> dict[str, str]:
     write_audio(root / "renamed.wav", 1.0, 16000).rename(root / BAD_NAME)
     return {
         "cut.wav": "truncated: the header promises 32000 frames, the file holds 159",
-        "empty.wav": "cannot read audio header (Format not recognised.)",
+        "empty.wav": "empty file (0 bytes)",
         "notes.flac": "cannot read audio header (Format not recognised.)",
         "wide.wav": "6 channels, more than audio.max_channels = 2",
         "clip\\xff.wav": "file name is not UTF-8 (rename it)",

@@ -52,6 +52,8 @@ def probe(path: Path) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        if _is_empty(path):  # libsndfile calls it "Format not recognised"
+            raise InputError(f"{path}: empty file (0 bytes)") from exc
         raise InputError(f"{path}: cannot read audio header ({libsndfile_reason(exc)})") from exc
     result = AudioInfo(int(info.frames), int(info.samplerate), int(info.channels), info.subtype)
     check_length(path, info.format, info.subtype, result.channels, result.frames)
@@ -158,3 +160,10 @@ def _resample_blocks(start: int, stop: int) -> list[tuple[int, int]]:
     """The fixed output blocks [lo, hi) that cover [start, stop)."""
     first, last = start // _RESAMPLE_BLOCK, (stop - 1) // _RESAMPLE_BLOCK
     return [(b * _RESAMPLE_BLOCK, (b + 1) * _RESAMPLE_BLOCK) for b in range(first, last + 1)]
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
