@@ -86,11 +86,14 @@ class SegmentConfig:
     length: float
     hop: float
     pad: str  # "zero": last partial window zero-padded; "drop": dropped
+    min_last: float  # a zero-padded last window needs at least this much audio
 
     def __post_init__(self) -> None:
         _check_positive("segment", "length", self.length)
         _check_positive("segment", "hop", self.hop)
         _check_choice("segment", "pad", self.pad, ("zero", "drop"))
+        if not (isinstance(self.min_last, float) and 0 <= self.min_last < math.inf):
+            raise _fail("segment", "min_last", self.min_last, "must be a number of seconds >= 0")
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class LabelsConfig:
 # the values that describe how earlier builds computed their features.
 _ADDED_KEYS: dict[str, dict[str, Any]] = {
     "audio": {"max_channels": 0, "resampler": "scipy"},
+    "segment": {"min_last": 0.0},  # every partial last window was kept
     "spectrogram": {
         "kind": "auto",
         "n_mels": 0,

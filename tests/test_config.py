@@ -1,6 +1,6 @@
+import re
 from pathlib import Path
 
-import re
 import pytest
 
 from spectroprep.config import Config, load_config, parse_override, preset_names, presets_dir

@@ -70,3 +70,42 @@ def test_file_sizes_are_fewest_files_equal_to_one_example(total, most):
 
 def test_plan_of_nothing_is_empty():
     assert plan_shards([0, 0], per_shard=10) == []
+
+
+@pytest.mark.parametrize(
+    ("samples", "min_last", "expected"),
+    [
+        (16_023, 800, 1),  # a 23-sample tail after one window: left out
+        (16_800, 800, 2),  # exactly min_last of audio: kept
+        (16_000, 800, 1),  # no tail at all
+        (500, 800, 0),  # a file shorter than min_last gives no window
+        (900, 800, 1),
+        (16_023, 0, 2),  # min_last 0 keeps every tail, as before the key existed
+    ],
+)
+def test_min_last_leaves_out_short_padded_windows(samples, min_last, expected):
+    assert count_windows(samples, 16_000, 16_000, "zero", min_last) == expected
+
+
+def test_a_build_leaves_out_a_short_tail_and_counts_it(tmp_path):
+    """A 48 kHz stereo FLAC 1.4 ms longer than two windows, a 44.1 kHz OGG with a 0.3 s
+    tail and a 20 ms WAV: the first's tail and the last file are no examples."""
+    from conftest import write_audio
+
+    import spectroprep
+
+    audio = tmp_path / "audio"
+    write_audio(audio / "drums" / "loop.flac", 2.0014, 48000, channels=2, seed=1)
+    write_audio(audio / "rain" / "field.ogg", 1.3, 44100, seed=2)
+    write_audio(audio / "rain" / "click.wav", 0.02, 44100, seed=3)
+    out = spectroprep.build(audio, tmp_path / "ds", labels_from_folders=True, jobs=1)
+    ds = spectroprep.open_dataset(out)
+    counts = ds.info["counts"]
+    assert len(ds) == 2 + 2 and counts["short_tails"] == 1 and counts["rejected"] == 1
+    assert ds.info["config"]["segment"]["min_last"] == 0.05
+    rejected = (out / "rejected.csv").read_text()
+    assert "click.wav" in rejected and "shorter than segment.min_last (0.05 s)" in rejected
+    every = spectroprep.build(
+        audio, tmp_path / "all", labels_from_folders=True, jobs=1, overrides=["segment.min_last=0"]
+    )
+    assert len(spectroprep.open_dataset(every)) == 3 + 2 + 1

@@ -19,6 +19,7 @@ from ..ingest.headers import Source
 from ..ingest.labels.model import LabelSet
 from ..ingest.labels.targets import Targets
 from ..ingest.metadata import Metadata
+from ..ingest.segments import short_tail
 from ..version import __version__
 from .tasks import ShardTask
 
@@ -69,7 +70,11 @@ def inputs_fingerprint(sources: Iterable[Source]) -> str:
 
 def rejected_rows(sources: Iterable[Source], config: Config) -> list[tuple[str, str]]:
     """(source, reason) for every readable input that yields no example."""
-    too_short = f"shorter than one window (segment.length {config.segment.length} s, pad = drop)"
+    if config.segment.pad == "drop":
+        length = config.segment.length
+        too_short = f"shorter than one window (segment.length {length} s, pad = drop)"
+    else:
+        too_short = f"shorter than segment.min_last ({config.segment.min_last:g} s)"
     return [
         (s.name, "no audio frames" if s.info.frames == 0 else too_short)
         for s in sources
@@ -113,6 +118,8 @@ def describe(
             "files": len(records),
             "sources": sum(1 for s in sources if s.windows),
             "rejected": len(rejected),
+            # inputs whose last, zero-padded window segment.min_last left out
+            "short_tails": sum(1 for s in sources if s.windows and short_tail(s.samples, config)),
             "per_class": counts.get("per_class", {}),
             **({"active_frames": counts["active_frames"]} if targets.has_frames else {}),
         },

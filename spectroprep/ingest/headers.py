@@ -13,7 +13,7 @@ from tqdm import tqdm
 from ..config import Config
 from ..errors import InputError, SpectroprepWarning
 from .audio.file import AudioInfo, check_channels, exact_length, output_length, probe
-from .segments import count_windows
+from .segments import windows_of
 from .sources import Inputs, Segment, shown_name
 
 InputProblem = tuple[str, str]  # (input name, message naming the file)
@@ -45,8 +45,7 @@ def read_source(name: str, path: Path, config: Config) -> Source:
     if info.estimated:
         info = exact_length(path, info)
     samples = output_length(info, config.audio)
-    windows = count_windows(samples, config.window_samples, config.hop_samples, config.segment.pad)
-    return Source(name, path, info, samples, windows)
+    return Source(name, path, info, samples, windows_of(samples, config))
 
 
 def read_sources(
@@ -96,7 +95,7 @@ def segment_source(name: str, whole: Source, segment: Segment, config: Config) -
         )
     start = round(segment.start * rate)
     samples = min(round(segment.end * rate), whole.samples) - start
-    windows = count_windows(samples, config.window_samples, config.hop_samples, config.segment.pad)
+    windows = windows_of(samples, config)
     return replace(
         whole, name=name, samples=samples, windows=windows, offset=start, segment_of=segment.file
     )

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..audio.file import output_length
-from ..segments import count_windows
+from ..segments import windows_of
 
 if TYPE_CHECKING:
     from ...config import Config
@@ -86,10 +86,7 @@ def _segment_labels(
         return _load_window_labels(source.path, source.windows)
     if source.path not in files:
         samples = output_length(source.info, config.audio)
-        windows = count_windows(
-            samples, config.window_samples, config.hop_samples, config.segment.pad
-        )
-        files[source.path] = _load_window_labels(source.path, windows)
+        files[source.path] = _load_window_labels(source.path, windows_of(samples, config))
     path, values = files[source.path]
     first, off_grid = divmod(source.offset, config.hop_samples)
     if off_grid:
