@@ -67,3 +67,24 @@ def test_mel_spectrogram_equals_librosa_on_real_audio(tmp_path, overrides, libro
     )  # fmt: skip
     assert ours.shape == theirs.shape == (64, 101)
     np.testing.assert_allclose(np.exp(ours.astype(np.float64)), theirs + 1e-6, rtol=1e-5)
+
+
+def test_a_build_warns_of_mel_bands_no_fft_bin_falls_in(tmp_path):
+    """400 bands over a 512-point FFT at 16 kHz: librosa finds the same empty filters."""
+    import warnings
+
+    from conftest import write_audio
+
+    import spectroprep
+    from spectroprep.errors import SpectroprepWarning
+
+    audio = tmp_path / "audio"
+    write_audio(audio / "a.flac", 1.0, 44100, channels=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # librosa's own warning about the same filters
+        expected = int(
+            (librosa.filters.mel(sr=16000, n_fft=512, n_mels=400).max(axis=1) == 0).sum()
+        )
+    with pytest.warns(SpectroprepWarning, match=rf"n_fft = 512: {expected} mel band\(s\) hold no"):
+        spectroprep.build(audio, tmp_path / "ds", jobs=1, overrides=["spectrogram.n_mels=400"])
+    assert expected == 95

@@ -33,6 +33,7 @@ from ..dataset.stats import concat_groups, merge_all
 from ..dataset.storage import get_format
 from ..errors import BuildInterrupted, InputError, OutputError, SpectroprepWarning, WorkerDied
 from ..execute import Executor, choose_executor
+from ..features.mel import empty_bands
 from ..ingest.collect import Ingested, LabelOptions, ingest
 from ..ingest.headers import (
     InputProblem,
@@ -185,6 +186,17 @@ def _already_built(out: Path, config: Config) -> Path:
     return out
 
 
+def _warn_empty_bands(config: Config) -> None:
+    spec = config.spectrogram
+    if spec.n_mels and (empty := empty_bands(spec, config.audio.sample_rate)):
+        warnings.warn(
+            f"spectrogram.n_mels = {spec.n_mels} with n_fft = {spec.n_fft}: {empty} mel band(s) "
+            "hold no FFT bin and stay empty; use fewer bands or a larger n_fft",
+            SpectroprepWarning,
+            stacklevel=3,
+        )
+
+
 def _interrupted(out: Path, replacing: bool) -> BuildInterrupted:
     if replacing:
         return BuildInterrupted(f"interrupted; the earlier dataset in {out} is back in place")
@@ -264,6 +276,7 @@ def build(
     cfg = load_config(config, overrides)
     if format is not None:
         cfg = cfg.replace("storage", format=format)
+    _warn_empty_bands(cfg)
     out = Path(out)
     corpus = None
     if recipe is not None:

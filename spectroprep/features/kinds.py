@@ -39,6 +39,10 @@ class FeatureKind(Protocol):
         """The feature's rows in words, as ``spectroprep info`` shows them."""
         ...
 
+    def frequencies(self, spec: SpectrogramConfig, sample_rate: int) -> np.ndarray:
+        """The centre frequency of each row, in Hz (the axis of a picture)."""
+        ...
+
 
 def feature_kind(name: str) -> FeatureKind:
     """The feature kind called ``name``."""

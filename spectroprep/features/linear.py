@@ -24,6 +24,9 @@ class Linear:
     def describe(self, spec: SpectrogramConfig) -> str:
         return "linear bins"
 
+    def frequencies(self, spec: SpectrogramConfig, sample_rate: int) -> np.ndarray:
+        return np.arange(spec.n_bins) * sample_rate / spec.n_fft
+
     def projection(self, spec: SpectrogramConfig, sample_rate: int) -> Projection:
         def transpose(power: np.ndarray, out: np.ndarray) -> None:
             out[...] = power.transpose(0, 2, 1)
