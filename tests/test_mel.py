@@ -73,9 +73,6 @@ def test_a_build_warns_of_mel_bands_no_fft_bin_falls_in(tmp_path):
     """400 bands over a 512-point FFT at 16 kHz: librosa finds the same empty filters."""
     import warnings
 
-    from conftest import write_audio
-
-    import spectroprep
     from spectroprep.errors import SpectroprepWarning
 
     audio = tmp_path / "audio"
