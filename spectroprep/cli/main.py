@@ -14,6 +14,7 @@ from .bench import bench_command
 from .build import build_command
 from .common import CommandError
 from .info import info_command
+from .preview import preview_command
 from .shard import shard_command
 from .verify import verify_command
 
@@ -64,7 +65,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.meta["debug"] = debug
 
 
-for command in (build_command, shard_command, info_command, bench_command, verify_command):
+for command in (
+    build_command,
+    shard_command,
+    info_command,
+    preview_command,
+    bench_command,
+    verify_command,
+):
     cli.add_command(command)
 
 
