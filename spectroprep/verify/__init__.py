@@ -13,7 +13,8 @@ Everything is checked through the on-disk format (layout, storage, config):
   ``dataset/storage/hdf5_check.py``, for npy blocks ``npy_check.py``): layout, example
   ids, finite features, valid labels and frame targets, whose counts must match
   dataset.json's (``dataset.storage.check.values``);
-- manifest.csv, row by row (``manifest``), and rejected.csv's rows (``rejected``).
+- manifest.csv, row by row (``manifest``), and rejected.csv's rows (``rejected``);
+- and, as warnings, what is probably a mistake though not damage (``quality``).
 
 Only ``recompute`` runs the feature code, on a random sample of examples. Problems are
 collected, never raised: each names its file (relative to the dataset folder) and,
@@ -32,6 +33,7 @@ from ..dataset.storage.check.values import Totals
 from ..errors import ConfigError
 from .files import check_files, check_unlisted
 from .manifest import check_manifest
+from .quality import check_quality
 from .recompute import pick_examples, recompute_examples
 from .rejected import check_rejected
 from .source_stats import check_source_statistics
@@ -59,9 +61,11 @@ def verify(path: str | Path, recompute: int = 0, seed: int = 0) -> Report:
     wanted = pick_examples(ds.examples, recompute, seed)
     picked = check_manifest(ds, labelled, wanted, log)
     check_rejected(ds, log)
-    if picked:
-        recompute_examples(ds, picked, log)
-    return log.report(ds.examples, len(ds.files))
+    check_quality(ds, totals, log)
+    recomputed = recompute_examples(ds, picked, log) if picked else None
+    report = log.report(ds.examples, len(ds.files))
+    report.recomputed = recomputed
+    return report
 
 
 def _check_contents(ds: DatasetRecord, present: list[int], log: Log, totals: Totals) -> set[int]:

@@ -70,7 +70,10 @@ def check_unlisted(ds: DatasetRecord, log: Log) -> None:
         for name in sorted(dirnames):
             rel = posixpath.join(here, name) if here != "." else name
             if rel not in folders and rel not in listed:
-                log.unlisted(rel, here, folder=True)
+                if here == "." and not _holds_data(ds.root / name):
+                    log.warn(rel, None, _USERS + " folder", kind="user folder")
+                else:
+                    log.unlisted(rel, here, folder=True)
                 dirnames.remove(name)  # one line for the folder, not one per file in it
         for name in sorted(filenames):
             rel = posixpath.join(here, name) if here != "." else name
@@ -80,5 +83,21 @@ def check_unlisted(ds: DatasetRecord, log: Log) -> None:
             )
             if rel == JOURNAL:
                 log.add(rel, None, _LEFT_OVER)
+            elif here == "." and not top_level and not _looks_like_data(name):
+                log.warn(rel, None, _USERS + " file", kind="user file")
             elif not (top_level or rel in listed):
                 log.unlisted(rel, here)
+
+
+# a README or notes a user keeps beside the data: not the format's, so not checked
+_USERS = "not part of the dataset, left alone: a user's"
+_DATA_SUFFIXES = {".h5", ".hdf5", ".npy", ".npz", ".csv", ".json", ".tmp", ".part"}
+
+
+def _looks_like_data(name: str) -> bool:
+    """A file at the top that could pass for part of a dataset, and so is a problem."""
+    return PurePosixPath(name).suffix.lower() in _DATA_SUFFIXES
+
+
+def _holds_data(folder: Path) -> bool:
+    return any(_looks_like_data(p.name) for p in folder.rglob("*") if p.is_file())

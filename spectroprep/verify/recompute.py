@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -30,26 +31,42 @@ def pick_examples(examples: int, count: int, seed: int) -> set[int]:
 
 def recompute_examples(
     ds: DatasetRecord, picked: dict[int, tuple[str, float, float]], log: Log
-) -> None:
+) -> dict[str, Any]:
     """Recompute the picked examples from their source audio and compare. A source that
-    is gone or unreadable is a warning: the dataset may well outlive its audio."""
+    is gone or unreadable is a warning: the dataset may well outlive its audio. Returns
+    how many were asked for and compared, and the largest differences found."""
+    differences: list[tuple[float, float]] = []  # (max abs, max relative to the range)
     root = ds.info.get("provenance", {}).get("inputs", {}).get("root")
     if not isinstance(root, str):
         log.warn(
             DATASET_JSON, None, "records no audio root (provenance.inputs.root): not recomputed"
         )
-        return
+        return _summary(picked, differences)
     try:
         reader = ds.fmt.Reader(ds.root, ds.files, ds.config.storage, verify_checksums=True)
     except ConfigError:
-        return  # the shards' codec is missing, already a problem
+        return _summary(picked, differences)  # the shards' codec is missing, a problem
     try:
         # one BLAS thread, as the build ran: the same sums in the same order
         with threadpool_limits(limits=1, user_api="blas"):
             for example, (source, start, duration) in sorted(picked.items()):
-                _recompute_one(ds, reader, Path(root), example, source, (start, duration), log)
+                span = (start, duration)
+                found = _recompute_one(ds, reader, Path(root), example, source, span, log)
+                if found is not None:
+                    differences.append(found)
     finally:
         reader.close()
+    return _summary(picked, differences)
+
+
+def _summary(picked: dict[int, Any], differences: list[tuple[float, float]]) -> dict[str, Any]:
+    worst = np.max(differences, axis=0).tolist() if differences else [None, None]
+    return {
+        "asked": len(picked),
+        "compared": len(differences),
+        "max_abs_difference": worst[0],
+        "max_relative_difference": worst[1],
+    }
 
 
 def _recompute_one(
@@ -60,31 +77,33 @@ def _recompute_one(
     source: str,
     span: tuple[float, float],
     log: Log,
-) -> None:
-    """``span``: the window's start in its source and the seconds of audio in it."""
+) -> tuple[float, float] | None:
+    """``span``: the window's start in its source and the seconds of audio in it.
+    Returns the largest difference, absolute and relative to the example's range, or
+    None when the example could not be compared."""
     start = span[0]
     file, row = ds.locate(example)
     where = ds.fmt.example_path(ds.files[file].path, row, example)
     try:
         stored = reader.read(file, np.array([row]))[0]
     except (OSError, ValueError, KeyError):
-        return  # a problem of its data file, already reported
+        return None  # a problem of its data file, already reported
     try:
         computed = _features(ds, audio_root / source, source, span)
     except InputError as exc:
         log.warn(None, example, f"not recomputed: {exc}")
-        return
+        return None
     except ValueError as exc:  # the recorded shape does not fit the recorded config
         log.add(where, example, f"cannot recompute ({exc})")
-        return
+        return None
     diff = np.abs(stored.astype(np.float64) - computed)
     extent = float(np.ptp(computed)) or float(np.abs(computed).max()) or 1.0
     allowed = _RTOL * extent
     if stored.dtype == np.float16:
         # float16 rounding moves each value by up to half its spacing
         allowed = allowed + 0.5 * np.spacing(np.abs(stored)).astype(np.float64)
+    worst = float(np.nanmax(diff)) if not np.isnan(diff).all() else math.nan
     if not (diff <= allowed).all():
-        worst = float(np.nanmax(diff)) if not np.isnan(diff).all() else math.nan
         log.add(
             where,
             example,
@@ -92,6 +111,7 @@ def _recompute_one(
             f"(max difference {worst:.3g})",
             kind="recomputed features differ",
         )
+    return worst, worst / extent
 
 
 def _features(ds: DatasetRecord, path: Path, name: str, span: tuple[float, float]) -> np.ndarray:

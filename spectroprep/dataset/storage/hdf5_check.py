@@ -54,7 +54,7 @@ def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
         if "example_id" in arrays:
             _check_ids(arrays["example_id"], n, first, rel, log)
         if "features" in arrays:
-            _check_h5_features(ds, arrays["features"], index, log)
+            _check_h5_features(ds, arrays["features"], index, log, totals)
         if "frame_targets" in arrays:
             _check_h5_frames(ds, arrays["frame_targets"], index, log, totals)
         if ds.kind == "events" and not ds.dense_frames:
@@ -254,7 +254,9 @@ def _scan_chunks(
         yield lo, block
 
 
-def _check_h5_features(ds: DatasetRecord, dset: h5py.Dataset, index: int, log: Log) -> None:
+def _check_h5_features(
+    ds: DatasetRecord, dset: h5py.Dataset, index: int, log: Log, totals: Totals
+) -> None:
     record, first = ds.files[index], ds.first_ids[index]
     if not _check_layout(ds, dset, record.path, (record.examples, *ds.shape), ds.dtype, log):
         return
@@ -262,6 +264,7 @@ def _check_h5_features(ds: DatasetRecord, dset: h5py.Dataset, index: int, log: L
     for lo, block in _scan(dset, record.path, first, log):
         bad, kinds = non_finite(block)
         tally.add(bad, first + lo, record.path, *kinds)
+        totals.note_constant(block, first + lo)
     tally.report(log, record.path)
 
 

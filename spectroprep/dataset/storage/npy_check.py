@@ -32,6 +32,7 @@ def check_file(ds: DatasetRecord, index: int, log: Log, totals: Totals) -> bool:
         if x is not None:
             bad, kinds = non_finite(x[None])
             tally.add(bad, example, rel, *kinds)
+            totals.note_constant(x[None], example)
     tally.report(log, record.path)
     if ds.kind == "events" and ds.dense_frames:
         _check_npy_frames(ds, index, log, totals)

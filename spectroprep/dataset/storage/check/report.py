@@ -33,6 +33,8 @@ class Report:
     files: int
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # verify --recompute: how many examples were compared, and their largest differences
+    recomputed: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -51,6 +53,7 @@ class Report:
             "files": self.files,
             "problems": entries(self.problems),
             "warnings": entries(self.warnings),
+            "recomputed": self.recomputed,
         }
 
 

@@ -4,7 +4,7 @@ targets; the label counts summed over all data files, compared with dataset.json
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,14 @@ class Totals:
     per_class: np.ndarray
     active_frames: np.ndarray
     complete: bool = True  # False once a label array is missing or unreadable
+    constant: list[int] = field(default_factory=list)  # ids of examples of one value
+
+    def note_constant(self, block: np.ndarray, first_id: int) -> None:
+        """Note the examples of ``block`` (n, ...) whose features are one value all
+        over (digital silence, or nothing but padding): not wrong, but no signal."""
+        flat = block.reshape(len(block), -1)
+        same = flat.max(axis=1) == flat.min(axis=1)
+        self.constant.extend(int(i) + first_id for i in np.flatnonzero(same))
 
     def compare(self, ds: DatasetRecord, log: Log) -> None:
         if not self.complete or ds.kind == "none":
