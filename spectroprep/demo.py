@@ -189,6 +189,22 @@ def main(workdir: str = "demo-work") -> None:
         _verified(out)
     _split_demo(work)
     _event_demo(work)
+    _previews(work)
+
+
+def _previews(work: Path) -> None:
+    """Pictures of both demo datasets: what ``make demo`` ends with."""
+    try:
+        from .plot.examples import preview
+    except ImportError as exc:  # the plot extra is not installed
+        print(f"\nno preview: {exc}")
+        return
+    for name, png in (("dataset-hdf5", "preview.png"), ("dataset-events", "preview-events.png")):
+        dataset, out = work / name, work / png
+        print(f"\n$ spectroprep preview {dataset} --out {out}", flush=True)
+        drawn = preview(dataset, out)
+        ids = ", ".join(str(p.id) for p in drawn.panels)
+        print(f"  examples {ids} drawn into {drawn.path.resolve()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ import click
 
 from ..builder.pipeline import ON_ERROR, build
 from ..config import preset_names
-from ..dataset.layout import REJECTED_CSV
 from ..ingest.recipes import recipe as read_recipe
 from ..plugins import FORMATS, RECIPES
 from ..read.reader import open_dataset
+from ..read.summary import closing_lines, summarize
 from .common import RegistryChoice
 
 
@@ -183,14 +183,8 @@ def build_command(
         progress=not quiet,
         command=click.get_current_context().meta["argv"],
     )
-    ds = open_dataset(out)
-    rejected = ds.info["counts"]["rejected"]
-    if rejected:
-        click.echo(
-            f"warning: {rejected} input file(s) gave no examples, listed in {out / REJECTED_CSV}",
-            err=True,
-        )
-    click.echo(f"wrote {len(ds)} examples to {out}", err=quiet)
+    for line in closing_lines(summarize(open_dataset(out))):
+        click.echo(line, err=quiet)
     if recipe is not None:
         command = read_recipe(recipe).SPLIT.format(dataset=out)
         click.echo(f"the {recipe} protocol's split: {command}", err=quiet)

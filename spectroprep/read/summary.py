@@ -156,3 +156,18 @@ def _padding_line(padding: dict[str, Any]) -> str:
             f"; {padding['short_tails_left_out']} tail(s) shorter than segment.min_last left out"
         )
     return line
+
+
+def closing_lines(s: dict[str, Any]) -> list[str]:
+    """What a build (and the demo) ends with: what was written where, and what in it
+    may need a look."""
+    classes = f" of {len(s['classes'])} classes" if s["classes"] else ""
+    files = "shard(s)" if s["format"] == "hdf5" else "block(s)"
+    lines = [f"wrote {s['examples']} examples{classes} in {s['files']} {files} to {s['path']}"]
+    lines.append("  padding   " + _padding_line(s["padding"]))
+    if s["rejected"]["count"]:
+        lines.append(
+            f"  rejected  {s['rejected']['count']} input(s) gave no examples, listed in "
+            f"{s['path']}/{REJECTED_CSV}"
+        )
+    return lines
