@@ -140,4 +140,12 @@ class EventTable:
         if past_end:
             more = f" ({len(past_end)} events in all)" if len(past_end) > 1 else ""
             warnings.warn(f"{past_end[0]}; clipped to the file{more}", LabelWarning, stacklevel=2)
+        quiet = [s.name for s, f in zip(sources, files, strict=True) if not len(f.events)]
+        if quiet:
+            warnings.warn(
+                f"{len(quiet)} of {len(sources)} input(s) have no event in {self.path} and "
+                f"become examples of no class (negatives), e.g. {quiet[0]}",
+                LabelWarning,
+                stacklevel=2,
+            )
         return LabelSet(self.kind, self.classes, tuple(files))

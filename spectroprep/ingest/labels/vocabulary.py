@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...errors import InputError
+from ...errors import InputError, LabelWarning
 from ...naming import natural_sorted
 from ..tables import not_utf8
 from .model import SEPARATOR
@@ -54,6 +56,7 @@ class Vocabulary:
         self.origin = origin
         self._known = set(self.fixed or ())
         self._seen: set[str] = set()
+        self._warned = False
 
     def add(self, name: str, where: str) -> str:
         """Check ``name`` (found at ``where``) and remember it."""
@@ -64,8 +67,30 @@ class Vocabulary:
         return name
 
     def classes(self) -> tuple[str, ...]:
-        """The class list: the fixed order, else the names seen in natural order."""
-        return self.fixed if self.fixed is not None else tuple(natural_sorted(self._seen))
+        """The class list: the fixed order, else the names seen in natural order (with a
+        warning, once, of names that differ only by case or surrounding spaces)."""
+        if self.fixed is not None:
+            return self.fixed
+        names = tuple(natural_sorted(self._seen))
+        if not self._warned:
+            self._warned = True
+            _warn_near_duplicates(names)
+        return names
+
+
+def _warn_near_duplicates(names: Sequence[str]) -> None:
+    """Names such as "Ambient", " ambient" are two classes; most likely one was meant."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for name in names:
+        groups[name.strip().casefold()].append(name)
+    alike = [group for group in groups.values() if len(group) > 1]
+    for group in alike:
+        warnings.warn(
+            f"classes {', '.join(map(repr, group))} differ only by case or surrounding spaces "
+            "and stay apart: one spelling in the labels makes them one class",
+            LabelWarning,
+            stacklevel=2,
+        )
 
 
 def split_cell(
