@@ -38,7 +38,9 @@ class Totals:
         """Note the examples of ``block`` (n, ...) whose features are one value all
         over (digital silence, or nothing but padding): not wrong, but no signal."""
         flat = block.reshape(len(block), -1)
-        same = flat.max(axis=1) == flat.min(axis=1)
+        same = (flat.max(axis=1) == flat.min(axis=1)) & np.isfinite(
+            flat[:, 0]
+        )  # NaN/inf: a problem
         self.constant.extend(int(i) + first_id for i in np.flatnonzero(same))
 
     def compare(self, ds: DatasetRecord, log: Log) -> None:
