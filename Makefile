@@ -61,7 +61,7 @@ $(TF_STAMP): pyproject.toml
 	$(TF_VENV)/bin/pip install --quiet -e '.[tensorflow-test]'
 	touch $(TF_STAMP)
 
-demo: install ## build, read, split and verify the built-in demo corpus
+demo: install ## build, read, split, verify and draw the built-in demo corpus
 	$(BIN)/python -m spectroprep.demo $(DEMO_DIR)
 
 test: install install-tf ## every test, in .venv and in .venv-tf

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import soundfile as sf
 
 from .builder.pipeline import build
 from .dataset.manifest import read_manifest
+from .errors import SpectroprepWarning
 from .plugins import FORMATS
 from .read.reader import open_dataset
 from .read.summary import format_summary, summarize
@@ -144,7 +146,26 @@ def _split_demo(work: Path) -> None:
         raise SystemExit(f"a source leaked across splits: {sorted(shared)[0]}")
 
 
+def _one_line_warnings() -> None:
+    """spectroprep's warnings as the command line shows them: one "warning:" line each."""
+    default = warnings.formatwarning
+
+    def one_line(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        if issubclass(category, SpectroprepWarning):
+            return f"warning: {message}\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = one_line
+
+
 def main(workdir: str = "demo-work") -> None:
+    _one_line_warnings()
     work = Path(workdir)
     if work.exists():
         shutil.rmtree(work)

@@ -228,7 +228,7 @@ def test_input_problems_are_clear(tmp_path):
         InputError, match=r"2 unreadable input file\(s\):\n.*clip2\.wav.*\n.*clip3\.flac"
     ):
         build(audio, tmp_path / "ds")
-    with pytest.raises(InputError, match=r"every file is shorter than segment\.length"):
+    with pytest.raises(InputError, match=r"every file is empty or shorter than segment\.length"):
         build(audio / "clip1.wav", tmp_path / "ds", overrides=["segment.pad=drop"])
     with pytest.raises(InputError, match=r"clip1\.wav:1: not UTF-8 text"):
         build(audio / "clip1.wav", tmp_path / "ds", labels=audio / "clip1.wav")

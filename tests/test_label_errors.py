@@ -195,7 +195,9 @@ def test_an_event_past_the_end_of_its_file_is_clipped_with_a_warning(corpus, tmp
         build(corpus, out, events=events)
     assert [str(w.message) for w in record if w.category is LabelWarning] == [
         f"{events}:4: dog/clip1.wav: event 2-4 s ends past the end of the file (2.5 s); "
-        "clipped to the file"
+        "clipped to the file",
+        f"3 of 6 input(s) have no event in {events} and become examples of no class "
+        "(negatives), e.g. cat/clip20.wav",
     ]
     ds = spectroprep.open_dataset(out, targets="frames")
     rows = read_manifest(out / "manifest.csv")
@@ -564,9 +566,11 @@ def test_the_cli_prints_the_clipping_warning_on_one_line(corpus, tmp_path, out):
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert warnings == [
         f"warning: {events}:3: dog/clip1.wav: event 2-4 s ends past the end of the file "
-        "(2.5 s); clipped to the file"
+        "(2.5 s); clipped to the file",
+        f"warning: 4 of 6 input(s) have no event in {events} and become examples of no "
+        "class (negatives), e.g. cat/clip3.wav",
     ]
-    assert f"wrote 12 examples to {out}" in result.output
+    assert f"wrote 12 examples of 2 classes in 1 shard(s) to {out}" in result.output
 
 
 # -- added with the review fixes ------------------------------------------------------

@@ -57,8 +57,9 @@ def test_an_events_frame_strip_spans_its_onset_to_its_offset(tmp_path):
     assert first.title.startswith("bird\npark.flac @ 0.00 s")
     brightness = _brightness(drawn.path)
     box = first.frames
-    row = brightness[int((box.top + box.bottom) / 2), int(box.left) + 1 : int(box.right) - 1]
-    dark = np.flatnonzero(row < 0.5) + int(box.left) + 1
+    inside = round(box.left) + 2, round(box.right) - 2  # within the axes' frame lines
+    row = brightness[round((box.top + box.bottom) / 2), inside[0] : inside[1]]
+    dark = np.flatnonzero(row < 0.5) + inside[0]
     frame = 0.01 * (box.right - box.left) / (box.x_range[1] - box.x_range[0])
     assert abs(dark[0] - box.pixel(0.3, 0)[0]) <= frame + 2
     assert abs(dark[-1] - box.pixel(0.7, 0)[0]) <= frame + 2

@@ -96,9 +96,12 @@ def ingest(
     label_set = pending.bind(sources, config, labels.strict)
     if not any(s.windows for s in sources):
         raise InputError(
-            f"{audio}: no windows to build (every file is empty, or shorter than "
-            f"segment.length with segment.pad = {config.segment.pad!r}, or than "
-            f"segment.min_last = {config.segment.min_last:g} s)"
+            f"{audio}: no windows to build (every file is empty or shorter than "
+            + (
+                "segment.length, with segment.pad = 'drop')"
+                if config.segment.pad == "drop"
+                else f"segment.min_last = {config.segment.min_last:g} s)"
+            )
         )
     return Ingested(inputs, sources, unusable, label_set, meta)
 

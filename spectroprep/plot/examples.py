@@ -104,7 +104,8 @@ def preview(
             len(parts), 1, height_ratios=[heights[p] for p in parts], hspace=0.08
         )
         axes = {part: fig.add_subplot(cell[i]) for i, part in enumerate(parts)}
-        drawn.append(_draw(ds, int(position), x[k], y[k] if frames else None, weak, k, axes, fig))
+        strip = y[k] if frames and y is not None else None
+        drawn.append(_draw(ds, int(position), x[k], strip, weak, k, axes, fig))
     fig.canvas.draw()
     height = fig.canvas.get_width_height()[1]
     panels = [
