@@ -56,3 +56,20 @@ def test_a_split_says_it_shows_the_training_splits_statistics(tmp_path):
     assert "(split train's, recorded to normalise this one)" in text
     train = json.loads(run_command("info", parts / "train", "--json").stdout)
     assert train["statistics_of"] is None
+
+
+def test_info_counts_examples_of_one_value_as_build_and_shard_record_them(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    audio = tmp_path / "audio"
+    write_audio(audio / "street.flac", 2.0, 48000, channels=2, seed=5)
+    sf.write(audio / "silence.wav", np.zeros((2 * 44100, 2)), 44100)  # digital silence
+    out = spectroprep.build(audio, tmp_path / "ds", jobs=1)
+    summary = json.loads(run_command("info", out, "--json").stdout)
+    assert summary["constant_examples"] == 2
+    assert "constant  2 example(s) of one value all over" in run_command("info", out).stdout
+    copy = run_command("shard", out, "--out", tmp_path / "copy", "--shuffle", "-q")
+    assert copy.returncode == 0, copy.stderr
+    again = json.loads(run_command("info", tmp_path / "copy", "--json").stdout)
+    assert again["constant_examples"] == 2

@@ -88,6 +88,7 @@ def describe(
     labels: LabelSet,
     targets: Targets,
     counts: Mapping[str, dict[str, int]],
+    constant_examples: int,
     stats: BinStats,
     source_statistics: Mapping[str, Any],
     sources: Sequence[Source],
@@ -98,7 +99,8 @@ def describe(
     metadata: Metadata,
 ) -> dict[str, Any]:
     """The content of dataset.json; ``counts``: label counts by class name
-    (``dataset.datafile.label_counts``);
+    (``dataset.datafile.label_counts``); ``constant_examples``: examples of one value
+    all over;
     ``stats``: the features' statistics per frequency bin; ``source_statistics``: the
     entry of source_statistics.npz (``dataset.source_stats``); ``sources``: the inputs
     built from; ``rejected``: (name, reason) of every input that gave no example;
@@ -118,6 +120,7 @@ def describe(
             "files": len(records),
             "sources": sum(1 for s in sources if s.windows),
             "rejected": len(rejected),
+            "constant_examples": constant_examples,
             # inputs whose last, zero-padded window segment.min_last left out
             "short_tails": sum(1 for s in sources if s.windows and short_tail(s.samples, config)),
             "per_class": counts.get("per_class", {}),

@@ -135,6 +135,7 @@ def _encode(key: str, result: ShardResult) -> dict[str, Any]:
         "stats": {"count": stats.count, "mean": stats.mean.tolist(), "m2": stats.m2.tolist()},
         "sources": {name: _array(getattr(result.sources, name)) for name in _GROUP_ARRAYS},
         "left_out": [list(problem) for problem in result.left_out],
+        "constant": result.constant,
     }
 
 
@@ -146,6 +147,7 @@ def _decode(entry: Mapping[str, Any]) -> ShardResult:
         BinStats(stats["count"], np.asarray(stats["mean"]), np.asarray(stats["m2"])),
         GroupStats(*(_unarray(entry["sources"][name]) for name in _GROUP_ARRAYS)),
         tuple((name, message) for name, message in entry.get("left_out", [])),
+        entry.get("constant", 0),  # journals written before the count
     )
 
 

@@ -366,6 +366,7 @@ def _write_description(
         labels=built.labels,
         targets=built.targets,
         counts=label_counts(built.results, built.labels.classes),
+        constant_examples=sum(r.constant for r in built.results),
         stats=merge_all(r.stats for r in built.results),
         source_statistics=source_statistics,
         sources=built.sources,

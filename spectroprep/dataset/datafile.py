@@ -70,6 +70,7 @@ class ShardResult:
     stats: BinStats
     sources: GroupStats
     left_out: tuple[tuple[str, str], ...] = ()
+    constant: int = 0  # examples whose features are one value all over (silence, padding)
 
 
 def write_data_file(
@@ -97,7 +98,9 @@ def write_data_file(
         digest = fmt.write(tmp, features, encoded(arrays), first_example + 1, attrs, config.storage)
     record = FileRecord(rel, len(features), tree_size(final), **{DIGEST: digest})
     stats, sources = feature_stats(features, example_source)
-    return ShardResult(record, count_labels(arrays, n_classes), stats, sources)
+    flat = features.reshape(len(features), -1)
+    constant = int((flat.max(axis=1) == flat.min(axis=1)).sum()) if len(flat) else 0
+    return ShardResult(record, count_labels(arrays, n_classes), stats, sources, constant=constant)
 
 
 def label_counts(results: Sequence[ShardResult], classes: Sequence[str]) -> dict[str, Any]:

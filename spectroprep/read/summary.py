@@ -48,6 +48,8 @@ def summarize(ds: Dataset) -> dict[str, Any]:
             "mostly_padding": int((durations < length / 2).sum()),
             "short_tails_left_out": counts.get("short_tails"),
         },
+        # examples of one value all over: digital silence, or nothing but padding
+        "constant_examples": counts.get("constant_examples"),  # None: built before the count
         "rejected": {"count": counts["rejected"], "first": _rejected(ds, SHOWN_REJECTED)},
         "label_kind": ds.label_kind,
         "classes": per_class,
@@ -131,6 +133,11 @@ def format_summary(s: dict[str, Any]) -> str:
         rare = ", ".join(f"{c} {s['classes'][c]}" for c in s["rarest"])
         lines.append(f"  rarest    {rare}")
     lines.append("  padding   " + _padding_line(s["padding"]))
+    if s["constant_examples"]:
+        lines.append(
+            f"  constant  {s['constant_examples']} example(s) of one value all over "
+            "(silence, or nothing but padding): spectroprep verify names them"
+        )
     if s["rejected"]["count"]:
         first = "; ".join(f"{r['path']}: {r['reason']}" for r in s["rejected"]["first"])
         more = ", ..." if s["rejected"]["count"] > len(s["rejected"]["first"]) else ""

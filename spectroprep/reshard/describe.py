@@ -55,6 +55,7 @@ def describe_derived(
             "files": len(results),
             "sources": sources,
             "rejected": rejected,
+            "constant_examples": sum(r.constant for r in results),
             "per_class": counts.get("per_class", {}),
             **({"active_frames": counts["active_frames"]} if "active_frames" in counts else {}),
         },
