@@ -21,7 +21,7 @@ from .dataset.manifest import read_manifest
 from .errors import SpectroprepWarning
 from .plugins import FORMATS
 from .read.reader import open_dataset
-from .read.summary import format_summary, summarize
+from .read.summary import closing_lines, summarize
 from .reshard import shard
 from .reshard.split import shares_line
 from .verify import verify
@@ -104,7 +104,7 @@ def _event_demo(work: Path) -> None:
     print("$ " + " ".join(command), flush=True)
     build(audio, out, events=events, progress=True, command=command)
     with open_dataset(out, targets="frames") as ds:
-        print(format_summary(summarize(ds)))
+        print("\n".join(closing_lines(summarize(ds))))
         grid = ds.info["labels"]["frames"]
         _, frames = ds.get_batch(range(len(ds)))
         assert frames is not None  # opened with targets="frames"
@@ -204,7 +204,7 @@ def main(workdir: str = "demo-work") -> None:
         seconds = time.perf_counter() - t0
         with open_dataset(out) as ds:
             x, y = ds.get_batch(range(0, len(ds), 16))
-            print(format_summary(summarize(ds)))
+            print("\n".join(closing_lines(summarize(ds))))
             names = [ds.classes[i] for i in y] if y is not None else []
             print(f"  built in  {seconds:.1f} s; read a batch: X {x.shape}, y {names}", flush=True)
         _verified(out)
@@ -220,10 +220,15 @@ def _previews(work: Path) -> None:
     except ImportError as exc:  # the plot extra is not installed
         print(f"\nno preview: {exc}")
         return
-    for name, png in (("dataset-hdf5", "preview.png"), ("dataset-events", "preview-events.png")):
+    pictures = [
+        ("dataset-hdf5", "preview.png", None),
+        ("dataset-events", "preview-events.png", "tone"),  # windows with events, and strips
+    ]
+    for name, png, label in pictures:
         dataset, out = work / name, work / png
-        print(f"\n$ spectroprep preview {dataset} --out {out}", flush=True)
-        drawn = preview(dataset, out)
+        choice = f" --class {label}" if label else ""
+        print(f"\n$ spectroprep preview {dataset} --out {out}{choice}", flush=True)
+        drawn = preview(dataset, out, label=label)
         ids = ", ".join(str(p.id) for p in drawn.panels)
         print(f"  examples {ids} drawn into {drawn.path.resolve()}", flush=True)
 
