@@ -9,8 +9,8 @@ shard memory, the feature function against librosa, grouped splits against
 scikit-learn, subsets read with ``where`` and their merged statistics against a
 permutation read and a numpy pass, frame targets as runs against dense arrays, and
 the training loop's options (balance, transforms, a real DataLoader) against plain reads,
-and each framework's route into training (tf.data, Keras on TensorFlow, torch) against a
-plain loop in the same environment.
+each framework's route into training (tf.data, Keras on TensorFlow, torch) against a
+plain loop in the same environment, and the code's own choices against the roads not taken.
 
 Usage: python benchmarks/run_all.py [WORKDIR] [--quick] [--out benchmarks/RESULTS.md]
 """
@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     frames_md, frames_s = run("frame_targets.py", str(work), *frames_args)
     loop_md, loop_s = run("training_loop.py", str(work), *quick)
     routes_md, routes_s = run("framework_routes.py", str(work), *quick)
+    choices_md, choices_s = run("code_choices.py", *quick)
     startup = json.loads((work / "startup" / "startup.json").read_text())
     build = json.loads((results / "build.json").read_text())
     read = json.loads((results / "reader.json").read_text())
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{scale_s:.0f} s, shard {shard_s:.0f} s, "
             f"features {feature_s:.0f} s, start-up {startup_s:.0f} s, subsets {subsets_s:.0f} s, "
             f"frame targets {frames_s:.0f} s, training loop {loop_s:.0f} s, framework routes "
-            f"{routes_s:.0f} s). Every ratio compares "
+            f"{routes_s:.0f} s, the code's choices {choices_s:.0f} s). Every ratio compares "
             "figures of this one run.",
             "",
             *machine_facts(),
@@ -307,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             loop_md.replace("\n# ", "\n### ").strip(),
             "",
             routes_md.strip(),
+            "",
+            choices_md.strip(),
             "",
             "## Start-up (benchmarks/startup.py)",
             "",
