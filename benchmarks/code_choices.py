@@ -9,6 +9,8 @@
   HDF5 write, against HDF5 converting them.
 * Reused buffers (features/stft.py): a multi-megabyte power buffer reused call after
   call, against a fresh one each call.
+* Resampling block size (ingest/audio/resample.py): soxr HQ over output blocks of 2^14
+  to 2^20 samples, against one call.
 * Import costs (features/tapers.py, ingest/audio/resample.py): a fresh interpreter
   importing numpy, scipy.fft, scipy.signal.
 * tf.data hand-off (tensorflow.py), when .venv-tf exists: a ``tf.numpy_function`` map
@@ -150,6 +152,34 @@ def reused_buffers(rounds: int) -> list[str]:
     ]
 
 
+def resample_blocks(rounds: int) -> list[str]:
+    """soxr HQ, 44.1 -> 16 kHz, two minutes of noise in output blocks of N samples (each
+    with a 2,048-sample margin of input on either side), and in one call."""
+    import soxr
+
+    signal = np.random.default_rng(5).standard_normal(120 * 44100).astype(np.float32)
+    out_total = len(signal) * 160 // 441
+    margin = 2048
+
+    def blocks(size: int) -> Callable[[], object]:
+        def run() -> None:
+            for lo in range(0, out_total, size):
+                first = max(0, lo * 441 // 160 - margin)
+                last = min(len(signal), (lo + size) * 441 // 160 + margin)
+                soxr.resample(signal[first:last], 44100, 16000, quality="HQ")
+
+        return run
+
+    cases = {f"2^{p}": blocks(2**p) for p in (14, 16, 18, 20)}
+    cases["one call"] = lambda: soxr.resample(signal, 44100, 16000, quality="HQ")
+    times = _median_seconds(cases, rounds)
+    base = times["2^18"]
+    lines = ["| output block | ms per minute of input | / 2^18 |", "|---|---:|---:|"]
+    for name, seconds in times.items():
+        lines.append(f"| {name} | {seconds / 2 * 1e3:.1f} | {seconds / base:.2f} |")
+    return lines
+
+
 def imports(rounds: int) -> list[str]:
     modules = ["numpy", "numpy, scipy.fft", "numpy, scipy.signal"]
 
@@ -229,6 +259,7 @@ def main() -> int:
         ("Short frames: a DFT matrix against the FFT", short_frames),
         ("float16: who converts", float16_writes),
         ("Reused buffers against fresh ones", reused_buffers),
+        ("Resampling block size", resample_blocks),
         ("Import costs", imports),
         ("tf.data: aligned arrays against numpy's", tf_handoff),
     ]
