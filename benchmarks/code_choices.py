@@ -11,6 +11,10 @@
   call, against a fresh one each call.
 * Resampling block size (ingest/audio/resample.py): soxr HQ over output blocks of 2^14
   to 2^20 samples, against one call.
+* Resamplers (ingest/audio/resample.py, docs/audio.md): soxr HQ and VHQ against
+  scipy's ``resample_poly``: gain near the new Nyquist frequency, and time.
+* Decoding (ingest/audio/decode.py): a minute of stereo WAV, FLAC, Vorbis and MP3 decoded
+  in blocks into one mono buffer, against the whole file as float32 then its mean.
 * Import costs (features/tapers.py, ingest/audio/resample.py): a fresh interpreter
   importing numpy, scipy.fft, scipy.signal.
 * tf.data hand-off (tensorflow.py), when .venv-tf exists: a ``tf.numpy_function`` map
@@ -180,6 +184,84 @@ def resample_blocks(rounds: int) -> list[str]:
     return lines
 
 
+def resamplers(rounds: int) -> list[str]:
+    """44.1 -> 16 kHz: each resampler's gain for sines near the new Nyquist frequency
+    (2 s each, edges left out), and its time for a minute of mono float32."""
+    import scipy.signal
+    import soxr
+
+    rate, new = 44100, 16000
+    nyquist = new / 2
+    t = np.arange(2 * rate) / rate
+    kinds: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "soxr HQ": lambda x: soxr.resample(x, rate, new, quality="HQ"),
+        "soxr VHQ": lambda x: soxr.resample(x, rate, new, quality="VHQ"),
+        "resample_poly": lambda x: scipy.signal.resample_poly(x, 160, 441),
+    }
+    fractions = (0.8, 0.9, 0.92, 0.93, 0.95, 0.97, 0.99, 1.05)
+
+    def gain_db(resample: Callable[[np.ndarray], np.ndarray], fraction: float) -> float:
+        sine = np.sin(2 * np.pi * fraction * nyquist * t).astype(np.float32)
+        out = resample(sine)[new // 4 : -new // 4]
+        rms = float(np.sqrt(np.mean(out.astype(np.float64) ** 2)))
+        return 20 * np.log10(max(rms, 1e-12) / np.sqrt(0.5))
+
+    minute = np.random.default_rng(6).standard_normal(60 * rate).astype(np.float32)
+    times = _median_seconds({k: (lambda f=f: f(minute)) for k, f in kinds.items()}, rounds)
+    head = " | ".join(f"{f:.2f}" for f in fractions)
+    lines = [
+        f"| resampler | gain (dB) at {head} of the new Nyquist | ms per minute | / soxr HQ |",
+        "|---|" + "---:|" * (len(fractions) + 2),
+    ]
+    for kind, resample in kinds.items():
+        gains = " | ".join(f"{gain_db(resample, f):.3g}" for f in fractions)
+        lines.append(
+            f"| {kind} | {gains} | {times[kind] * 1e3:.0f} | {times[kind] / times['soxr HQ']:.2f} |"
+        )
+    return lines
+
+
+def decoding(rounds: int) -> list[str]:
+    """A minute of 44.1 kHz stereo decoded and mixed to mono: spectroprep's route (blocks
+    of 65,536 frames into one buffer, PCM_16 read as int16) against reading the whole
+    file as float32 and taking the channel mean."""
+    import soundfile as sf
+
+    from spectroprep.ingest.audio.decode import decode_mono
+
+    rate = 44100
+    t = np.arange(60 * rate) / rate
+    rng = np.random.default_rng(7)
+    stereo = 0.3 * np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], 1)
+    stereo = (stereo + 0.01 * rng.standard_normal(stereo.shape)).astype(np.float32)
+    folder = Path(tempfile.mkdtemp(prefix="code-choices-"))
+    files = {
+        "WAV PCM_16": (folder / "a.wav", "PCM_16"),
+        "FLAC": (folder / "a.flac", "PCM_16"),
+        "Vorbis": (folder / "a.ogg", "VORBIS"),
+        "MP3": (folder / "a.mp3", "MPEG_LAYER_III"),
+    }
+    cases: dict[str, Callable[[], object]] = {}
+    for name, (path, subtype) in files.items():
+        with sf.SoundFile(path, "w", rate, 2, subtype=subtype) as f:
+            for lo in range(0, len(stereo), rate):  # a second at a time, as encoders like
+                f.write(stereo[lo : lo + rate])
+        frames = sf.info(str(path)).frames
+        cases[f"{name} ours"] = lambda p=path, s=subtype, n=frames: decode_mono(
+            p, s, 2, rate, 0, n, "mean", seek_limit=n, promised=n
+        )
+        cases[f"{name} whole"] = lambda p=path: sf.read(p, dtype="float32")[0].mean(axis=1)
+    times = _median_seconds(cases, rounds)
+    lines = [
+        "| one minute, 44.1 kHz stereo, to mono | ours, ms | whole file as float32, ms | / ours |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in files:
+        ours, whole = times[f"{name} ours"], times[f"{name} whole"]
+        lines.append(f"| {name} | {ours * 1e3:.0f} | {whole * 1e3:.0f} | {whole / ours:.2f} |")
+    return lines
+
+
 def imports(rounds: int) -> list[str]:
     modules = ["numpy", "numpy, scipy.fft", "numpy, scipy.signal"]
 
@@ -260,6 +342,8 @@ def main() -> int:
         ("float16: who converts", float16_writes),
         ("Reused buffers against fresh ones", reused_buffers),
         ("Resampling block size", resample_blocks),
+        ("Resamplers: gain near the new Nyquist frequency, and time", resamplers),
+        ("Decoding and mixing to mono", decoding),
         ("Import costs", imports),
         ("tf.data: aligned arrays against numpy's", tf_handoff),
     ]

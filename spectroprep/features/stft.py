@@ -22,8 +22,8 @@ from ..errors import ConfigError
 from .kinds import feature_kind
 from .tapers import WindowSpec, taper
 
-# Frames per transform call: about 8-10 one-second windows at a 10 ms hop is
-# fastest; bigger batches fall out of cache (docs/performance.md).
+# Frames per transform call: about 8 one-second windows at a 10 ms hop, which also
+# sizes each thread's workspace (docs/performance.md measures the batch size).
 _FRAMES_PER_BATCH = 800
 
 
