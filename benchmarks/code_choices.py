@@ -15,6 +15,8 @@
   scipy's ``resample_poly``: gain near the new Nyquist frequency, and time.
 * Decoding (ingest/audio/decode.py): a minute of stereo WAV, FLAC, Vorbis and MP3 decoded
   in blocks into one mono buffer, against the whole file as float32 then its mean.
+* A shuffled epoch's window buffer (read/epochs.py), subset lookup (read/subset.py) and
+  a DataLoader's hand-off of ready batches (bench/advice.py).
 * Import costs (features/tapers.py, ingest/audio/resample.py): a fresh interpreter
   importing numpy, scipy.fft, scipy.signal.
 * tf.data hand-off (tensorflow.py), when .venv-tf exists: a ``tf.numpy_function`` map
@@ -33,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h5py
@@ -262,6 +264,77 @@ def decoding(rounds: int) -> list[str]:
     return lines
 
 
+def window_buffer(rounds: int) -> list[str]:
+    """A shuffled epoch's window of 1,024 examples (106 MB at 257 x 101 float32): a new
+    array filled for every window, against one array filled again."""
+    shape = (1024, 257, FRAMES)
+    kept = np.empty(shape, dtype=np.float32)
+
+    def fresh() -> None:
+        np.empty(shape, dtype=np.float32).fill(1.0)
+
+    times = _median_seconds({"kept": lambda: kept.fill(1.0), "fresh": fresh}, rounds)
+    return [
+        "| fill a 106 MB window | ms | / kept |",
+        "|---|---:|---:|",
+        f"| one array, kept | {times['kept'] * 1e3:.0f} | 1.00 |",
+        f"| a new array each window | {times['fresh'] * 1e3:.0f} | "
+        f"{times['fresh'] / times['kept']:.2f} |",
+    ]
+
+
+def subset_lookup(rounds: int) -> list[str]:
+    """1,000 source names looked up among 100,000 distinct ones: a loop over the distinct
+    values for each name asked, against a dict from name to code (read/subset.py)."""
+    names = [f"clip-{i:06d}.flac" for i in range(100_000)]
+    asked = names[::100]
+
+    def by_loop() -> object:
+        return [next(code for code, name in enumerate(names) if name == a) for a in asked]
+
+    def by_dict() -> object:
+        codes = {name: code for code, name in enumerate(names)}
+        return [codes[a] for a in asked]
+
+    times = _median_seconds({"loop": by_loop, "dict": by_dict}, max(1, rounds // 3))
+    return [
+        "| 1,000 names among 100,000 | s | / dict |",
+        "|---|---:|---:|",
+        f"| a loop over the distinct values per name | {times['loop']:.2f} | "
+        f"{times['loop'] / times['dict']:,.0f} |",
+        f"| a dict from name to code | {times['dict']:.3f} | 1 |",
+    ]
+
+
+def dataloader_handoff(rounds: int) -> list[str]:
+    """A torch DataLoader whose dataset only copies a ready (64, 257, 101) float32 batch
+    (6.6 MB): what handing batches to the training process costs, without workers and
+    with 2 (bench/advice.py's note rests on it)."""
+    try:
+        import torch
+        from torch.utils.data import DataLoader, IterableDataset
+    except ImportError:
+        return ["(not measured: torch is not installed)"]
+    ready = torch.from_numpy(np.ones((64, 257, FRAMES), dtype=np.float32))
+
+    class Copies(IterableDataset):
+        def __iter__(self) -> Iterator[torch.Tensor]:
+            info = torch.utils.data.get_worker_info()
+            share = 60 if info is None else 60 // info.num_workers
+            return (ready.clone() for _ in range(share))
+
+    def run(workers: int) -> Callable[[], object]:
+        loader = DataLoader(Copies(), batch_size=None, num_workers=workers)
+        return lambda: sum(len(x) for x in loader)
+
+    times = _median_seconds({"0": run(0), "2": run(2)}, max(3, rounds // 2))
+    lines = ["| DataLoader workers | examples/s | / 0 workers |", "|---:|---:|---:|"]
+    for workers in ("0", "2"):
+        rate = 60 * 64 / times[workers]
+        lines.append(f"| {workers} | {rate:,.0f} | {times['0'] / times[workers]:.2f} |")
+    return lines
+
+
 def imports(rounds: int) -> list[str]:
     modules = ["numpy", "numpy, scipy.fft", "numpy, scipy.signal"]
 
@@ -344,6 +417,9 @@ def main() -> int:
         ("Resampling block size", resample_blocks),
         ("Resamplers: gain near the new Nyquist frequency, and time", resamplers),
         ("Decoding and mixing to mono", decoding),
+        ("A shuffled epoch's window buffer", window_buffer),
+        ("Subset lookup", subset_lookup),
+        ("A DataLoader's hand-off", dataloader_handoff),
         ("Import costs", imports),
         ("tf.data: aligned arrays against numpy's", tf_handoff),
     ]
