@@ -135,9 +135,7 @@ def batches_dataset(
     def read(epoch_number: np.int64, batch: np.int64) -> tuple[np.ndarray, ...]:
         e, index = int(epoch_number), int(batch)
         rows = order_of(e)[index * batch_size : (index + 1) * batch_size]
-        out = aligned_empty(
-            (len(rows), *dataset.shape), np.dtype(dataset.info["features"]["dtype"])
-        )
+        out = aligned_empty((len(rows), *dataset.shape), dataset.stored_dtype)
         x, y = dataset.get_batch(rows, out=out)
         if transform is not None:
             x, y = transform(x, y, batch_rng(seed, e, index))

@@ -50,7 +50,7 @@ def test_a_users_readme_and_notes_are_warnings_and_stay(tmp_path):
     (out / "stray.npy").write_bytes(b"")  # looks like data: still a problem
     done = run_command("verify", out, "--json")
     report = json.loads(done.stdout)
-    lines = [w["line"] for w in report["warnings"]]
+    lines = [n["line"] for n in report["notes"]]  # left alone: not even --strict fails
     assert "README.md: not part of the dataset, left alone: a user's file" in lines
     assert "notes: not part of the dataset, left alone: a user's folder" in lines
     assert [p["line"] for p in report["problems"]] == [
@@ -58,6 +58,8 @@ def test_a_users_readme_and_notes_are_warnings_and_stay(tmp_path):
     ]
     (out / "stray.npy").unlink()
     assert run_command("verify", out).returncode == 0
+    strict = run_command("verify", out, "--strict")
+    assert "README.md" in strict.stderr and "README.md" not in strict.stdout
     assert (out / "README.md").is_file() and (out / "notes" / "todo.txt").is_file()
     assert len(spectroprep.open_dataset(out)) == 7
 

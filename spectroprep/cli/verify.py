@@ -58,6 +58,8 @@ def _splits(folder: Path) -> list[Path]:
 
 
 def _print(report: Any, path: Path, strict: bool, prefix: str) -> None:
+    for note in report.notes:
+        click.echo(f"{prefix}note: {note.line()}", err=True)
     for warning in report.warnings:
         click.echo(f"{prefix}warning: {warning.line()}", err=True)
     for problem in report.problems:

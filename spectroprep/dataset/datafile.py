@@ -15,7 +15,7 @@ from ..config import Config
 from ..version import __version__
 from .frame_events import encoded
 from .layout import DIGEST, FORMAT_NAME, FORMAT_VERSION, FileRecord, atomic_path, tree_size
-from .stats import BinStats, GroupStats, feature_stats
+from .stats import BinStats, GroupStats, constant_rows, feature_stats
 from .storage import get_format
 
 
@@ -98,8 +98,7 @@ def write_data_file(
         digest = fmt.write(tmp, features, encoded(arrays), first_example + 1, attrs, config.storage)
     record = FileRecord(rel, len(features), tree_size(final), **{DIGEST: digest})
     stats, sources = feature_stats(features, example_source)
-    flat = features.reshape(len(features), -1)
-    constant = int((flat.max(axis=1) == flat.min(axis=1)).sum()) if len(flat) else 0
+    constant = int(constant_rows(features).sum())
     return ShardResult(record, count_labels(arrays, n_classes), stats, sources, constant=constant)
 
 

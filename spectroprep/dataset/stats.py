@@ -195,3 +195,12 @@ def normalizer(statistics: Mapping[str, Any], per_bin: bool) -> tuple[np.ndarray
         std = np.full(bins, statistics["global"]["std"])
     scale = 1.0 / np.where(std > 0, std, 1.0)
     return mean.astype(np.float32)[:, None], scale.astype(np.float32)[:, None]
+
+
+def constant_rows(block: np.ndarray) -> np.ndarray:
+    """Per example of ``block`` (n, ...): are its features one finite value all over
+    (digital silence, or nothing but padding)? NaN or inf is a problem of its own."""
+    flat = block.reshape(len(block), -1)
+    if not flat.size:
+        return np.zeros(len(block), dtype=bool)
+    return (flat.max(axis=1) == flat.min(axis=1)) & np.isfinite(flat[:, 0])

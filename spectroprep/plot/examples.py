@@ -84,13 +84,16 @@ def preview(
     columns: int = 3,
 ) -> Preview:
     """Draw examples of ``dataset`` (see ``choose``) into the PNG ``out``."""
-    frames = "active_frames" in open_dataset(dataset).info["counts"]
-    ds = open_dataset(dataset, targets="frames" if frames else "labels")
+    ds = open_dataset(dataset)
+    frames = "active_frames" in ds.info["counts"]
+    if frames:  # an events dataset: its frame targets draw the strips
+        ds = open_dataset(dataset, targets="frames")
     picked = choose(ds, ids, label, count, seed)
     if not len(picked):
-        raise ConfigError(f"{ds.path}: no example labelled {label!r}")
+        what = f"no example labelled {label!r}" if label is not None else "no example to draw"
+        raise ConfigError(f"{ds.path}: {what}")
     x, y = ds.get_batch(picked)
-    weak = open_dataset(dataset).get_batch(picked)[1] if frames else y
+    weak = None if ds.labels is None else ds.labels[picked]  # the titles' labels
     cols = min(columns, len(picked))
     rows = -(-len(picked) // cols)
     fig = plt.figure(figsize=(PANEL_INCHES[0] * cols, PANEL_INCHES[1] * rows), dpi=DPI)

@@ -59,9 +59,9 @@ def verify(path: str | Path, recompute: int = 0, seed: int = 0) -> Report:
     labelled = _check_contents(ds, present, log, totals)
     totals.compare(ds, log)
     wanted = pick_examples(ds.examples, recompute, seed)
-    picked = check_manifest(ds, labelled, wanted, log)
+    picked, mostly_padding = check_manifest(ds, labelled, wanted, log)
     check_rejected(ds, log)
-    check_quality(ds, totals, log)
+    check_quality(ds, totals, mostly_padding, log)
     recomputed = recompute_examples(ds, picked, log) if picked else None
     report = log.report(ds.examples, len(ds.files))
     report.recomputed = recomputed

@@ -71,7 +71,7 @@ def check_unlisted(ds: DatasetRecord, log: Log) -> None:
             rel = posixpath.join(here, name) if here != "." else name
             if rel not in folders and rel not in listed:
                 if here == "." and not _holds_data(ds.root / name):
-                    log.warn(rel, None, _USERS + " folder", kind="user folder")
+                    log.note(rel, _USERS + " folder")
                 else:
                     log.unlisted(rel, here, folder=True)
                 dirnames.remove(name)  # one line for the folder, not one per file in it
@@ -84,7 +84,7 @@ def check_unlisted(ds: DatasetRecord, log: Log) -> None:
             if rel == JOURNAL:
                 log.add(rel, None, _LEFT_OVER)
             elif here == "." and not top_level and not _looks_like_data(name):
-                log.warn(rel, None, _USERS + " file", kind="user file")
+                log.note(rel, _USERS + " file")
             elif not (top_level or rel in listed):
                 log.unlisted(rel, here)
 

@@ -76,6 +76,7 @@ class _ManifestCheck:
         self.columns = (*MANIFEST_COLUMNS, *extra_columns(ds.info))
         # recompute: id -> (source, start, duration)
         self.picked: dict[int, tuple[str, float, float]] = {}
+        self.mostly_padding: list[int] = []  # ids of windows under half of audio
 
     def add(self, where: str, example: int | None, message: str, kind: str) -> None:
         self.log.add(where, example, message, kind=kind, scope=MANIFEST_CSV)
@@ -114,6 +115,8 @@ class _ManifestCheck:
                 f"window of at most {length} s",
                 "times",
             )
+        elif duration < length / 2:
+            self.mostly_padding.append(example)
         if example in self.wanted:
             self.picked[example] = (source, start, duration)
 
@@ -202,13 +205,14 @@ class _ManifestCheck:
 
 def check_manifest(
     ds: DatasetRecord, labelled: set[int], wanted: set[int], log: Log
-) -> dict[int, tuple[str, float, float]]:
-    """Stream manifest.csv through the row checks; returns (source, start) of the
-    examples in ``wanted`` that have a valid row."""
+) -> tuple[dict[int, tuple[str, float, float]], list[int]]:
+    """Stream manifest.csv through the row checks; returns (source, start, duration)
+    of the examples in ``wanted`` that have a valid row, and the ids of the windows
+    that are more than half zero padding."""
     path = ds.root / MANIFEST_CSV
     if not path.is_file():
         log.add(MANIFEST_CSV, None, "missing")
-        return {}
+        return {}, []
     labels = _StoredLabels(ds, labelled)
     check = _ManifestCheck(ds, labels, wanted, log)
     try:
@@ -222,13 +226,13 @@ def check_manifest(
                     f"columns {','.join(header)}, expected {','.join(check.columns)} "
                     "(dataset.json's manifest.columns)",
                 )
-                return {}
+                return {}, []
             for fields in rows:
                 check.row(rows.line_num, fields)
     except (UnicodeDecodeError, csv.Error) as exc:
         log.add(MANIFEST_CSV, None, f"unreadable ({exc})")
-        return {}
+        return {}, []
     finally:
         labels.close()
     check.finish()
-    return check.picked
+    return check.picked, check.mostly_padding

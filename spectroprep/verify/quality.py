@@ -5,17 +5,17 @@ the build rejected. Warnings, which ``verify --strict`` counts as failures."""
 from __future__ import annotations
 
 from ..dataset.layout import DATASET_JSON, MANIFEST_CSV, REJECTED_CSV
-from ..dataset.manifest_table import read_manifest_table
 from ..dataset.storage.check.record import DatasetRecord
 from ..dataset.storage.check.report import Log
 from ..dataset.storage.check.values import Totals
-from ..errors import SpectroprepError
 
 FEW_EXAMPLES = 5  # a class with fewer examples than this is hardly learnt, or tested
 SHOWN = 5  # example ids named in one warning
 
 
-def check_quality(ds: DatasetRecord, totals: Totals, log: Log) -> None:
+def check_quality(ds: DatasetRecord, totals: Totals, mostly_padding: list[int], log: Log) -> None:
+    """Warn of the probable mistakes; ``mostly_padding``: ids of windows under half of
+    audio (manifest.csv's check finds them)."""
     if totals.constant:
         log.warn(
             None,
@@ -23,7 +23,7 @@ def check_quality(ds: DatasetRecord, totals: Totals, log: Log) -> None:
             f"{len(totals.constant)} example(s) hold one value throughout (silence, or "
             f"nothing but padding): id {_ids(totals.constant)}",
         )
-    _mostly_padding(ds, log)
+    _mostly_padding(ds, mostly_padding, log)
     counts = ds.info.get("counts", {})
     few = {c: n for c, n in counts.get("per_class", {}).items() if n < FEW_EXAMPLES}
     if few:
@@ -34,19 +34,13 @@ def check_quality(ds: DatasetRecord, totals: Totals, log: Log) -> None:
         log.warn(REJECTED_CSV, None, f"the build rejected {rejected} input(s), listed here")
 
 
-def _mostly_padding(ds: DatasetRecord, log: Log) -> None:
-    try:
-        table = read_manifest_table(ds.root, ds.info)
-    except (SpectroprepError, OSError, ValueError):
-        return  # manifest.csv's own problems are reported by its check
-    length = ds.config.segment.length
-    padded = (table.duration < length / 2).nonzero()[0]
-    if len(padded):
+def _mostly_padding(ds: DatasetRecord, padded: list[int], log: Log) -> None:
+    if padded:
         log.warn(
             MANIFEST_CSV,
             None,
             f"{len(padded)} example(s) are more than half zero padding (under "
-            f"{length / 2:g} s of audio): id {_ids([int(i) + 1 for i in padded])}",
+            f"{ds.config.segment.length / 2:g} s of audio): id {_ids(padded)}",
         )
 
 

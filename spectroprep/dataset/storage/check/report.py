@@ -33,6 +33,7 @@ class Report:
     files: int
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # what verify left alone: never fails
     # verify --recompute: how many examples were compared, and their largest differences
     recomputed: dict[str, Any] | None = None
 
@@ -53,6 +54,7 @@ class Report:
             "files": self.files,
             "problems": entries(self.problems),
             "warnings": entries(self.warnings),
+            "notes": entries(self.notes),
             "recomputed": self.recomputed,
         }
 
@@ -64,6 +66,7 @@ class Log:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.notes: list[Problem] = []
         self._seen: Counter[tuple[str | None, str]] = Counter()
         self._warned: Counter[str] = Counter()
 
@@ -102,6 +105,11 @@ class Log:
                 return
         self.warnings.append(Problem(file, example, message))
 
+    def note(self, file: str, message: str) -> None:
+        """Record something verify leaves alone, such as a user's own file: neither a
+        problem nor a warning, so not a failure even with ``--strict``."""
+        self.notes.append(Problem(file, None, message))
+
     def report(self, examples: int, files: int) -> Report:
         more = [
             Problem(scope, None, f"{n - _LIMIT} more problem(s) of this kind: {kind}")
@@ -113,7 +121,7 @@ class Log:
             for kind, n in self._warned.items()
             if n > 1
         ]
-        return Report(examples, files, self.problems + more, self.warnings + also)
+        return Report(examples, files, self.problems + more, self.warnings + also, self.notes)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...frame_events import EVENTS, OFFSETS, active_frames, runs_problem
 from ...layout import DATASET_JSON
+from ...stats import constant_rows
 from .record import CLASS_IDS, DatasetRecord
 from .report import Log, Tally
 
@@ -37,10 +38,7 @@ class Totals:
     def note_constant(self, block: np.ndarray, first_id: int) -> None:
         """Note the examples of ``block`` (n, ...) whose features are one value all
         over (digital silence, or nothing but padding): not wrong, but no signal."""
-        flat = block.reshape(len(block), -1)
-        same = (flat.max(axis=1) == flat.min(axis=1)) & np.isfinite(
-            flat[:, 0]
-        )  # NaN/inf: a problem
+        same = constant_rows(block)
         self.constant.extend(int(i) + first_id for i in np.flatnonzero(same))
 
     def compare(self, ds: DatasetRecord, log: Log) -> None:
